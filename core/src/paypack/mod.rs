@@ -1,0 +1,811 @@
+//! The Paypack client (Rwanda: MTN and Airtel mobile money).
+//!
+//! [`Client`] authorizes lazily with the application's client id and secret, keeps the
+//! access token fresh (refreshing ahead of expiry, one refresh at a time, a fresh
+//! login when refresh fails), and exposes every Paypack operation. [`WebhookVerifier`]
+//! checks and parses the webhooks Paypack sends.
+//!
+//! ## Retry rules
+//!
+//! | call | retried automatically |
+//! |---|---|
+//! | [`Client::cashin`], [`Client::cashout`] | yes, always with the same `Idempotency-Key` (one is generated unless given), so the gateway creates at most one transaction |
+//! | reads ([`Client::find`], lists, events, profile) | yes |
+//! | any call answered 401 | once, after renewing the token (the gateway did not act) |
+//!
+//! Retries happen on failed connections, timeouts, lost connections, 429 (honouring
+//! `Retry-After`), 502, 503 and 504, as the client's [`RetryPolicy`] allows.
+
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{self, Stream};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::Method;
+use serde::Deserialize;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{decode, Answer, Call, Repeat, RetryPolicy, Transport, TransportConfig};
+use crate::log::{LogLevel, LogSink, Logger};
+use crate::money::Amount;
+use crate::secret::Secret;
+use crate::time::Timestamp;
+use crate::token::{
+    expiry_from, jwt_expiry, Authenticator, MemoryTokenStore, TokenManager, TokenSet, TokenStore,
+};
+
+mod models;
+mod validate;
+mod webhook;
+
+pub use models::{
+    Event, EventKind, EventPage, Profile, Transaction, TransactionKind, TransactionPage,
+    TransactionStatus, WebhookMode,
+};
+pub use validate::{normalize_phone, MIN_AMOUNT};
+pub use webhook::{WebhookVerifier, SIGNATURE_HEADER};
+
+use models::{WireEventPage, WireProfile, WireTransaction, WireTransactionPage};
+
+/// Paypack's production base URL.
+pub const DEFAULT_BASE_URL: &str = "https://payments.paypack.rw/api";
+
+/// The page size used by the auto-paginating streams when the filter sets none.
+pub const DEFAULT_STREAM_PAGE_SIZE: u64 = 100;
+
+/// Characters percent-encoded in a path segment: everything but RFC 3986 unreserved.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The two refresh routes seen in the wild, tried in this order first.
+const REFRESH_ROUTES: [(&str, &str); 2] = [
+    ("/auth/refresh/", "/auth/refresh/{token}"),
+    ("/auth/agents/refresh/", "/auth/agents/refresh/{token}"),
+];
+
+/// Used when neither `expires` nor the JWT says when a token expires.
+const FALLBACK_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+
+fn segment(value: &str) -> String {
+    utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+/// Builds a [`Client`]. Start with [`Client::builder`] or [`ClientBuilder::from_env`].
+#[derive(Clone)]
+pub struct ClientBuilder {
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    base_url: String,
+    webhook_mode: Option<WebhookMode>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    retry: RetryPolicy,
+    allow_insecure_loopback: bool,
+    refresh_skew: Duration,
+    poll_interval: Duration,
+    token_store: Option<Arc<dyn TokenStore>>,
+    logger: Option<Arc<dyn Logger>>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            client_id: None,
+            client_secret: None,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            webhook_mode: None,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            allow_insecure_loopback: false,
+            refresh_skew: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(2),
+            token_store: None,
+            logger: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("base_url", &self.base_url)
+            .field("webhook_mode", &self.webhook_mode)
+            .field("retry", &self.retry)
+            .field("allow_insecure_loopback", &self.allow_insecure_loopback)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder filled from `PAYPACK_CLIENT_ID`, `PAYPACK_CLIENT_SECRET` and
+    /// `PAYPACK_BASE_URL` (each only when set).
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut b = ClientBuilder::default();
+        if let Some(id) = var("PAYPACK_CLIENT_ID") {
+            b = b.client_id(id);
+        }
+        if let Some(secret) = var("PAYPACK_CLIENT_SECRET") {
+            b = b.client_secret(secret);
+        }
+        if let Some(url) = var("PAYPACK_BASE_URL") {
+            b = b.base_url(url);
+        }
+        b
+    }
+
+    /// The application's client id (required).
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// The application's client secret (required). Never logged or printed.
+    pub fn client_secret(mut self, client_secret: impl Into<Secret>) -> Self {
+        self.client_secret = Some(client_secret.into());
+        self
+    }
+
+    /// The API base URL; defaults to [`DEFAULT_BASE_URL`]. Must be `https://`, or
+    /// `http://` to a loopback address with [`allow_insecure_loopback`](Self::allow_insecure_loopback).
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// Permits plain `http://` to loopback addresses (127.0.0.0/8, `::1`, `localhost`),
+    /// for the emulator and local tests. Any other `http://` URL is always refused.
+    pub fn allow_insecure_loopback(mut self, allow: bool) -> Self {
+        self.allow_insecure_loopback = allow;
+        self
+    }
+
+    /// The `X-Webhook-Mode` sent with money calls that do not choose their own.
+    pub fn webhook_mode(mut self, mode: WebhookMode) -> Self {
+        self.webhook_mode = Some(mode);
+        self
+    }
+
+    /// How long to wait for a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one try of a request may take, answer body included (default 30 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How requests are retried (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// How long before expiry the access token is renewed (default 60 s).
+    pub fn refresh_skew(mut self, skew: Duration) -> Self {
+        self.refresh_skew = skew;
+        self
+    }
+
+    /// How often [`Client::wait_for_completion`] asks for the transaction (default 2 s).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Where tokens are kept (default: a [`MemoryTokenStore`] of this client's own).
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.token_store = Some(store);
+        self
+    }
+
+    /// Where log lines go (default: nowhere). Lines never carry a secret.
+    pub fn logger(mut self, logger: Arc<dyn Logger>) -> Self {
+        self.logger = Some(logger);
+        self
+    }
+
+    /// Checks the configuration and builds the client. Nothing is sent yet: the first
+    /// call authorizes.
+    pub fn build(self) -> Result<Client> {
+        let client_id = self
+            .client_id
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                Error::configuration("Paypack client id is missing (set it, or PAYPACK_CLIENT_ID)")
+            })?;
+        let client_secret = self
+            .client_secret
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                Error::configuration(
+                    "Paypack client secret is missing (set it, or PAYPACK_CLIENT_SECRET)",
+                )
+            })?;
+        for (name, d) in [
+            ("connect timeout", self.connect_timeout),
+            ("request timeout", self.request_timeout),
+            ("poll interval", self.poll_interval),
+        ] {
+            if d.is_zero() {
+                return Err(Error::configuration(format!(
+                    "the {name} must be greater than zero"
+                )));
+            }
+        }
+        let log = LogSink::new(self.logger);
+        let transport = Transport::new(TransportConfig {
+            gateway: "Paypack",
+            base_url: self.base_url,
+            allow_insecure_loopback: self.allow_insecure_loopback,
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            retry: self.retry,
+            log: log.clone(),
+        })?;
+        let key = format!("paypack|{}|{}", transport.base_url(), client_id);
+        let store = self
+            .token_store
+            .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
+        Ok(Client {
+            inner: Arc::new(Inner {
+                tokens: TokenManager::new(key, store, self.refresh_skew, log),
+                transport,
+                client_id,
+                client_secret,
+                webhook_mode: self.webhook_mode,
+                poll_interval: self.poll_interval,
+                refresh_route: AtomicUsize::new(0),
+            }),
+        })
+    }
+}
+
+/// A money call: cash-in (the customer pays) or cash-out (the merchant pays out).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CashRequest {
+    /// The amount, in RWF.
+    pub amount: Amount,
+    /// The customer's phone number (`07…`, `2507…` or `+2507…`).
+    pub number: String,
+    /// The `Idempotency-Key` (at most 32 characters); generated when `None`.
+    pub idempotency_key: Option<String>,
+    /// The `X-Webhook-Mode` for this call; the client's default when `None`.
+    pub webhook_mode: Option<WebhookMode>,
+    /// Whether to check the phone number and the minimum amount before sending
+    /// (default `true`).
+    pub validate: bool,
+}
+
+impl CashRequest {
+    /// A request for `amount` from or to `number`, validated, with a generated key.
+    pub fn new(amount: impl Into<Amount>, number: impl Into<String>) -> Self {
+        CashRequest {
+            amount: amount.into(),
+            number: number.into(),
+            idempotency_key: None,
+            webhook_mode: None,
+            validate: true,
+        }
+    }
+
+    /// Sends this idempotency key instead of a generated one. Reuse the key to retry a
+    /// call whose outcome you do not know.
+    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Chooses the webhook mode for this call.
+    pub fn with_webhook_mode(mut self, mode: WebhookMode) -> Self {
+        self.webhook_mode = Some(mode);
+        self
+    }
+
+    /// Sends the number and amount as given, without the client-side checks (the
+    /// amount must still be positive).
+    pub fn without_validation(mut self) -> Self {
+        self.validate = false;
+        self
+    }
+}
+
+/// A new idempotency key: 32 random hexadecimal characters.
+pub fn new_idempotency_key() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Filters for [`Client::list_transactions`] and [`Client::transactions`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TransactionFilter {
+    /// Where the page starts (default 0).
+    pub offset: Option<u64>,
+    /// The page size (gateway default 20).
+    pub limit: Option<u64>,
+    /// Only transactions created at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Only transactions created at or before this instant.
+    pub to: Option<Timestamp>,
+    /// Only this kind.
+    pub kind: Option<TransactionKind>,
+    /// Only this customer's phone number.
+    pub client: Option<String>,
+}
+
+/// Filters for [`Client::list_events`] and [`Client::events`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EventFilter {
+    /// Only events of this transaction reference.
+    pub reference: Option<String>,
+    /// Only events of transactions of this kind.
+    pub kind: Option<TransactionKind>,
+    /// Only this customer's phone number.
+    pub client: Option<String>,
+    /// Only events whose transaction has this status.
+    pub status: Option<TransactionStatus>,
+    /// Where the page starts (default 0).
+    pub offset: Option<u64>,
+    /// The page size (gateway default 20).
+    pub limit: Option<u64>,
+    /// Only events at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Only events at or before this instant.
+    pub to: Option<Timestamp>,
+}
+
+/// The Paypack client. Cheap to clone: clones share one connection pool and one token.
+///
+/// Create one per application and keep it: every client has its own pool, token
+/// cache and single-flight token renewal.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Transport,
+    tokens: TokenManager,
+    client_id: String,
+    client_secret: Secret,
+    webhook_mode: Option<WebhookMode>,
+    poll_interval: Duration,
+    /// Index into [`REFRESH_ROUTES`] of the route that last worked.
+    refresh_route: AtomicUsize,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("paypack::Client")
+            .field("base_url", &self.inner.transport.base_url())
+            .field("client_id", &self.inner.client_id)
+            .field("client_secret", &self.inner.client_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct WireTokens {
+    access: Option<String>,
+    refresh: Option<String>,
+    expires: Option<serde_json::Value>,
+}
+
+impl Inner {
+    fn token_set(&self, body: &[u8], what: &str) -> Result<TokenSet> {
+        let wire: WireTokens = decode(what, body, true)?;
+        let access = wire
+            .access
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| Error::decode(format!("{what}: the answer has no access token")))?;
+        let now = Timestamp::now();
+        let expires_at = expiry_from(wire.expires.as_ref(), &access, now, FALLBACK_TOKEN_LIFETIME);
+        let refresh_expires_at = wire.refresh.as_deref().and_then(jwt_expiry);
+        Ok(TokenSet {
+            access_token: Secret::new(access),
+            refresh_token: wire.refresh.filter(|r| !r.is_empty()).map(Secret::new),
+            expires_at,
+            refresh_expires_at,
+            obtained_at: now,
+        })
+    }
+
+    async fn refresh_at(&self, route: usize, refresh_token: &Secret) -> Result<TokenSet> {
+        let (prefix, label) = REFRESH_ROUTES[route];
+        let mut call = Call::new(
+            Method::GET,
+            format!("{prefix}{}", segment(refresh_token.expose())),
+            label,
+            "token refresh",
+        );
+        call.sensitive = true;
+        let answer = self.transport.send(&call).await?;
+        self.token_set(&answer.body, "Paypack token refresh")
+    }
+}
+
+impl Authenticator for Inner {
+    async fn authorize(&self) -> Result<TokenSet> {
+        let body = serde_json::json!({
+            "client_id": self.client_id,
+            "client_secret": self.client_secret.expose(),
+        });
+        let mut call = Call::new(
+            Method::POST,
+            "/auth/agents/authorize".to_owned(),
+            "/auth/agents/authorize",
+            "authorize",
+        )
+        .json(&body);
+        // Logging in twice is harmless: safe to repeat.
+        call.repeat = Repeat::Safe;
+        call.sensitive = true;
+        let answer = self.transport.send(&call).await.map_err(|e| {
+            if e.status() == Some(401) {
+                e.prefixed("the client id or secret was refused")
+            } else {
+                e
+            }
+        })?;
+        self.token_set(&answer.body, "Paypack authorize")
+    }
+
+    async fn refresh(&self, refresh_token: &Secret) -> Result<TokenSet> {
+        let first = self.refresh_route.load(Ordering::Relaxed) % REFRESH_ROUTES.len();
+        match self.refresh_at(first, refresh_token).await {
+            Err(e) if matches!(e.status(), Some(404 | 405)) => {
+                let other = (first + 1) % REFRESH_ROUTES.len();
+                let tokens = self.refresh_at(other, refresh_token).await?;
+                self.refresh_route.store(other, Ordering::Relaxed);
+                self.transport.log().log(LogLevel::Info, || {
+                    format!(
+                        "Paypack refresh route {} is not served; using {} from now on",
+                        REFRESH_ROUTES[first].1, REFRESH_ROUTES[other].1
+                    )
+                });
+                Ok(tokens)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Client {
+    /// A builder with Paypack's defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `PAYPACK_CLIENT_ID`, `PAYPACK_CLIENT_SECRET` and
+    /// `PAYPACK_BASE_URL`. Use [`ClientBuilder::from_env`] to change more settings.
+    pub fn from_env() -> Result<Client> {
+        ClientBuilder::from_env().build()
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        self.inner.transport.base_url()
+    }
+
+    /// Makes sure the client holds a valid access token (loading it from the token
+    /// store, refreshing it or authorizing only when needed) and returns when it
+    /// expires. Calling this is optional: every operation does it.
+    pub async fn authorize(&self) -> Result<Timestamp> {
+        let tokens = self.inner.tokens.access_token(&*self.inner).await?;
+        Ok(tokens.expires_at)
+    }
+
+    /// Sends `call` with the access token; after a 401, renews the token and tries once
+    /// more.
+    async fn send_authed(&self, mut call: Call<'_>) -> Result<Answer> {
+        let inner = &*self.inner;
+        let tokens = inner.tokens.access_token(inner).await?;
+        call.bearer = Some(tokens.access_token.clone());
+        match inner.transport.send(&call).await {
+            Err(e) if e.status() == Some(401) => {
+                let renewed = inner
+                    .tokens
+                    .renew_after_unauthorized(inner, &tokens)
+                    .await?;
+                call.bearer = Some(renewed.access_token.clone());
+                inner.transport.send(&call).await
+            }
+            other => other,
+        }
+    }
+
+    /// Asks the customer at `request.number` to pay `request.amount` (they confirm on
+    /// their phone). Returns the pending transaction.
+    ///
+    /// Retried automatically with the same idempotency key, so at most one transaction
+    /// is created. When the outcome stays unknown, the error carries the key
+    /// ([`Error::idempotency_key`]): send the request again with it.
+    pub async fn cashin(&self, request: CashRequest) -> Result<Transaction> {
+        self.move_money(request, "/transactions/cashin", "cash-in")
+            .await
+    }
+
+    /// Pays `request.amount` out to `request.number`. Same retry rule as
+    /// [`cashin`](Self::cashin).
+    pub async fn cashout(&self, request: CashRequest) -> Result<Transaction> {
+        self.move_money(request, "/transactions/cashout", "cash-out")
+            .await
+    }
+
+    async fn move_money(
+        &self,
+        request: CashRequest,
+        path: &'static str,
+        operation: &'static str,
+    ) -> Result<Transaction> {
+        let number = if request.validate {
+            normalize_phone(&request.number)?
+        } else {
+            request.number.trim().to_owned()
+        };
+        if number.is_empty() {
+            return Err(Error::validation("the phone number is empty"));
+        }
+        validate::check_amount(request.amount, request.validate)?;
+        let amount = request.amount.to_json_number()?;
+        let key = match request.idempotency_key {
+            Some(k) => {
+                validate::check_idempotency_key(&k)?;
+                k
+            }
+            None => new_idempotency_key(),
+        };
+        let body = serde_json::json!({ "amount": amount, "number": number });
+        let mut call = Call::new(Method::POST, path.to_owned(), path, operation)
+            .json(&body)
+            .header("idempotency-key", &key)?;
+        if let Some(mode) = request.webhook_mode.or(self.inner.webhook_mode) {
+            call = call.header("x-webhook-mode", mode.as_str())?;
+        }
+        // The key makes a repeat return the first transaction instead of a second one.
+        call.repeat = Repeat::Safe;
+        call.idempotency_key = Some(&key);
+        let answer = self.send_authed(call).await?;
+        let what = format!("Paypack {operation}");
+        decode::<WireTransaction>(&what, &answer.body, false)
+            .and_then(|w| {
+                w.into_model()
+                    .map_err(|p| Error::decode(format!("{what}: {p}")))
+            })
+            .map_err(|e| e.with_idempotency_key(&key))
+    }
+
+    /// The processed transaction `reference`. Paypack answers 404 — an error of kind
+    /// [`NotFound`](ErrorKind::NotFound) — while the reference is unknown *or still
+    /// pending*. Retried automatically.
+    pub async fn find(&self, reference: &str) -> Result<Transaction> {
+        let reference = reference.trim();
+        if reference.is_empty() {
+            return Err(Error::validation("the transaction reference is empty"));
+        }
+        let path = format!("/transactions/find/{}", segment(reference));
+        let label = path.clone();
+        let answer = self
+            .send_authed(Call::new(Method::GET, path, label, "find"))
+            .await?;
+        decode::<WireTransaction>("Paypack find", &answer.body, false)?
+            .into_model()
+            .map_err(|p| Error::decode(format!("Paypack find: {p}")))
+    }
+
+    /// One page of transactions. Retried automatically.
+    pub async fn list_transactions(&self, filter: &TransactionFilter) -> Result<TransactionPage> {
+        let call = Call::new(
+            Method::GET,
+            "/transactions/list".to_owned(),
+            "/transactions/list",
+            "list transactions",
+        )
+        .query("offset", filter.offset)
+        .query("limit", filter.limit)
+        .query("from", filter.from)
+        .query("to", filter.to)
+        .query("kind", filter.kind.as_ref().map(|k| k.as_str().to_owned()))
+        .query("client", filter.client.as_deref().map(str::trim));
+        let answer = self.send_authed(call).await?;
+        decode::<WireTransactionPage>("Paypack list transactions", &answer.body, false)?
+            .into_model(filter.offset.unwrap_or(0), filter.limit.unwrap_or(20))
+            .map_err(|p| Error::decode(format!("Paypack list transactions: {p}")))
+    }
+
+    /// One page of events. Retried automatically.
+    pub async fn list_events(&self, filter: &EventFilter) -> Result<EventPage> {
+        let call = Call::new(
+            Method::GET,
+            "/events/transactions".to_owned(),
+            "/events/transactions",
+            "list events",
+        )
+        .query("ref", filter.reference.as_deref().map(str::trim))
+        .query("kind", filter.kind.as_ref().map(|k| k.as_str().to_owned()))
+        .query("client", filter.client.as_deref().map(str::trim))
+        .query(
+            "status",
+            filter.status.as_ref().map(|s| s.as_str().to_owned()),
+        )
+        .query("offset", filter.offset)
+        .query("limit", filter.limit)
+        .query("from", filter.from)
+        .query("to", filter.to);
+        let answer = self.send_authed(call).await?;
+        decode::<WireEventPage>("Paypack list events", &answer.body, false)?
+            .into_model(filter.offset.unwrap_or(0), filter.limit.unwrap_or(20))
+            .map_err(|p| Error::decode(format!("Paypack list events: {p}")))
+    }
+
+    /// Every transaction matching `filter`, fetching pages as the stream is read
+    /// (starting at `filter.offset`, `filter.limit` per page, default
+    /// [`DEFAULT_STREAM_PAGE_SIZE`]). A transaction shifted onto a later page by new
+    /// arrivals is yielded once. The stream ends after the first error it yields.
+    pub fn transactions(
+        &self,
+        filter: TransactionFilter,
+    ) -> impl Stream<Item = Result<Transaction>> + Send + 'static {
+        let client = self.clone();
+        paginate(
+            filter.offset.unwrap_or(0),
+            filter.limit.unwrap_or(DEFAULT_STREAM_PAGE_SIZE).max(1),
+            move |offset, limit| {
+                let client = client.clone();
+                let filter = TransactionFilter {
+                    offset: Some(offset),
+                    limit: Some(limit),
+                    ..filter.clone()
+                };
+                async move {
+                    let page = client.list_transactions(&filter).await?;
+                    Ok((page.transactions, page.total))
+                }
+            },
+            |t: &Transaction| t.reference.clone(),
+        )
+    }
+
+    /// Every event matching `filter`, fetching pages as the stream is read. An event
+    /// shifted onto a later page by new arrivals is yielded once (deduplicated on its
+    /// id). The stream ends after the first error it yields.
+    pub fn events(
+        &self,
+        filter: EventFilter,
+    ) -> impl Stream<Item = Result<Event>> + Send + 'static {
+        let client = self.clone();
+        paginate(
+            filter.offset.unwrap_or(0),
+            filter.limit.unwrap_or(DEFAULT_STREAM_PAGE_SIZE).max(1),
+            move |offset, limit| {
+                let client = client.clone();
+                let filter = EventFilter {
+                    offset: Some(offset),
+                    limit: Some(limit),
+                    ..filter.clone()
+                };
+                async move {
+                    let page = client.list_events(&filter).await?;
+                    Ok((page.events, page.total))
+                }
+            },
+            |e: &Event| e.id.clone(),
+        )
+    }
+
+    /// The merchant profile: name, fee rates and balances. Retried automatically.
+    pub async fn profile(&self) -> Result<Profile> {
+        let call = Call::new(
+            Method::GET,
+            "/merchants/me".to_owned(),
+            "/merchants/me",
+            "profile",
+        );
+        let answer = self.send_authed(call).await?;
+        Ok(decode::<WireProfile>("Paypack profile", &answer.body, false)?.into_model())
+    }
+
+    /// Waits until transaction `reference` is processed and returns it, successful or
+    /// failed (check [`Transaction::status`]). "Not found" counts as still pending.
+    /// Asks every poll interval; after `timeout`, fails with
+    /// [`Timeout`](ErrorKind::Timeout). Other errors end the wait at once.
+    pub async fn wait_for_completion(
+        &self,
+        reference: &str,
+        timeout: Duration,
+    ) -> Result<Transaction> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let timed_out = || {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "Paypack transaction {reference} was not processed within {} ms",
+                    timeout.as_millis()
+                ),
+            )
+        };
+        loop {
+            match tokio::time::timeout_at(deadline, self.find(reference)).await {
+                Err(_) => return Err(timed_out()),
+                Ok(Ok(t)) if t.status.is_final() => return Ok(t),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) if e.kind() == ErrorKind::NotFound => {}
+                Ok(Err(e)) => return Err(e),
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(timed_out());
+            }
+            tokio::time::sleep_until((now + self.inner.poll_interval).min(deadline)).await;
+        }
+    }
+}
+
+/// Offset pagination as a stream: fetches a page when the buffer runs dry, stops at a
+/// short page or at the total, and drops items already yielded.
+fn paginate<T, F, Fut>(
+    start: u64,
+    limit: u64,
+    fetch: F,
+    id: fn(&T) -> String,
+) -> impl Stream<Item = Result<T>> + Send + 'static
+where
+    T: Send + 'static,
+    F: Fn(u64, u64) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(Vec<T>, u64)>> + Send,
+{
+    struct State<T, F> {
+        fetch: F,
+        offset: u64,
+        buffer: VecDeque<T>,
+        seen: HashSet<String>,
+        done: bool,
+    }
+    let state = State {
+        fetch,
+        offset: start,
+        buffer: VecDeque::new(),
+        seen: HashSet::new(),
+        done: false,
+    };
+    stream::unfold(state, move |mut st| async move {
+        loop {
+            if let Some(item) = st.buffer.pop_front() {
+                return Some((Ok(item), st));
+            }
+            if st.done {
+                return None;
+            }
+            match (st.fetch)(st.offset, limit).await {
+                Ok((items, total)) => {
+                    let n = items.len() as u64;
+                    st.offset += n;
+                    if n < limit || st.offset >= total {
+                        st.done = true;
+                    }
+                    for item in items {
+                        if st.seen.insert(id(&item)) {
+                            st.buffer.push_back(item);
+                        }
+                    }
+                }
+                Err(e) => {
+                    st.done = true;
+                    return Some((Err(e), st));
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,118 @@
+//! The `pesakit-sandbox` binary.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+/// Kills the child when the test ends, even on failure.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_binary_prints_the_listening_line_first() {
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_pesakit-sandbox"))
+            .args([
+                "--port",
+                "0",
+                "--app",
+                "my-id:my-secret",
+                "--settle-after-ms",
+                "0",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let base = line
+        .trim_end()
+        .strip_prefix("pesakit-sandbox listening on http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let port: u16 = base.parse().expect("a port");
+    assert_ne!(port, 0);
+
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let health = http
+        .get(format!("{base}/_sandbox/health"))
+        .send()
+        .await
+        .unwrap();
+    let health: Value = serde_json::from_slice(&health.bytes().await.unwrap()).unwrap();
+    assert_eq!(health["ok"], true);
+
+    let authorize = |id: &str, secret: &str| {
+        http.post(format!("{base}/paypack/api/auth/agents/authorize"))
+            .header("Content-Type", "application/json")
+            .body(format!(
+                r#"{{"client_id":"{id}","client_secret":"{secret}"}}"#
+            ))
+            .send()
+    };
+    assert_eq!(authorize("my-id", "my-secret").await.unwrap().status(), 200);
+    assert_eq!(
+        authorize("demo-client-id", "demo-client-secret")
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "--app replaces the default application"
+    );
+    let config: Value = serde_json::from_slice(
+        &http
+            .get(format!("{base}/_sandbox/paypack/config"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(config["settle_after_ms"], 0);
+    assert_eq!(config["refresh_path"], true);
+
+    // SIGTERM stops it cleanly.
+    let pid = child.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the binary ignored SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn the_binary_rejects_a_malformed_app() {
+    let output = Command::new(env!("CARGO_BIN_EXE_pesakit-sandbox"))
+        .args(["--app", "no-secret"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+}
