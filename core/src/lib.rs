@@ -55,6 +55,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use http::RetryPolicy;
 pub use log::{LogLevel, Logger};
 pub use money::Amount;
+/// The exact decimal type behind [`Amount`] and fee rates.
+pub use rust_decimal::Decimal;
 pub use secret::Secret;
 pub use time::{parse_timestamp, Timestamp};
 pub use token::{MemoryTokenStore, TokenSet, TokenStore};

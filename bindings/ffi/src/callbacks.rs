@@ -1,0 +1,206 @@
+//! What the host language can implement: a `TokenStore` and a `Logger`.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use pesakit::{Secret, Timestamp};
+
+use crate::error::{ErrorKind, PesakitError};
+use crate::types::{from_system_time, to_system_time};
+
+/// The tokens a client holds for one account. Opaque on purpose: printing it never
+/// shows a token. Read the parts with its methods, or store it whole with `to_json`.
+#[derive(uniffi::Object)]
+#[uniffi::export(Debug)]
+pub struct TokenSet {
+    pub(crate) inner: pesakit::TokenSet,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "TokenSet(access_token=[redacted], refresh_token={}, expires_at={})",
+            if self.inner.refresh_token.is_some() { "[redacted]" } else { "none" },
+            self.inner.expires_at
+        )
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredTokens {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_at: i64,
+    refresh_expires_at: Option<i64>,
+    obtained_at: i64,
+}
+
+#[uniffi::export]
+impl TokenSet {
+    /// Tokens from their parts (for a store that keeps the fields apart).
+    #[uniffi::constructor(default(refresh_token = None, refresh_expires_at = None, obtained_at = None))]
+    pub fn new(
+        access_token: String,
+        expires_at: SystemTime,
+        refresh_token: Option<String>,
+        refresh_expires_at: Option<SystemTime>,
+        obtained_at: Option<SystemTime>,
+    ) -> Result<Arc<Self>, PesakitError> {
+        let expires_at = from_system_time(expires_at)?;
+        Ok(Arc::new(TokenSet {
+            inner: pesakit::TokenSet {
+                access_token: Secret::new(access_token),
+                refresh_token: refresh_token.map(Secret::new),
+                expires_at,
+                refresh_expires_at: refresh_expires_at.map(from_system_time).transpose()?,
+                obtained_at: match obtained_at {
+                    Some(t) => from_system_time(t)?,
+                    None => Timestamp::now().min(expires_at),
+                },
+            },
+        }))
+    }
+
+    /// Tokens read back from what [`TokenSet::to_json`] produced.
+    #[uniffi::constructor]
+    pub fn from_json(json: String) -> Result<Arc<Self>, PesakitError> {
+        let stored: StoredTokens = serde_json::from_str(&json).map_err(|e| {
+            PesakitError::simple(ErrorKind::TokenStore, format!("stored tokens are unreadable: {e}"))
+        })?;
+        let at = |s: i64| {
+            Timestamp::from_second(s).map_err(|e| {
+                PesakitError::simple(ErrorKind::TokenStore, format!("stored tokens are unreadable: {e}"))
+            })
+        };
+        Ok(Arc::new(TokenSet {
+            inner: pesakit::TokenSet {
+                access_token: Secret::new(stored.access_token),
+                refresh_token: stored.refresh_token.map(Secret::new),
+                expires_at: at(stored.expires_at)?,
+                refresh_expires_at: stored.refresh_expires_at.map(at).transpose()?,
+                obtained_at: at(stored.obtained_at)?,
+            },
+        }))
+    }
+
+    /// All of it as one JSON string, to keep in a single Keychain or Keystore entry.
+    /// The string contains the tokens: store it as a secret.
+    pub fn to_json(&self) -> String {
+        let t = &self.inner;
+        serde_json::to_string(&StoredTokens {
+            access_token: t.access_token.expose().to_owned(),
+            refresh_token: t.refresh_token.as_ref().map(|r| r.expose().to_owned()),
+            expires_at: t.expires_at.as_second(),
+            refresh_expires_at: t.refresh_expires_at.map(|r| r.as_second()),
+            obtained_at: t.obtained_at.as_second(),
+        })
+        .expect("tokens serialise")
+    }
+
+    /// The bearer token. Never log it.
+    pub fn access_token(&self) -> String {
+        self.inner.access_token.expose().to_owned()
+    }
+
+    /// The refresh token, when the gateway issued one. Never log it.
+    pub fn refresh_token(&self) -> Option<String> {
+        self.inner.refresh_token.as_ref().map(|r| r.expose().to_owned())
+    }
+
+    /// When the access token expires.
+    pub fn expires_at(&self) -> SystemTime {
+        to_system_time(self.inner.expires_at)
+    }
+
+    /// When the refresh token expires, when known.
+    pub fn refresh_expires_at(&self) -> Option<SystemTime> {
+        self.inner.refresh_expires_at.map(to_system_time)
+    }
+
+    /// When the tokens were obtained.
+    pub fn obtained_at(&self) -> SystemTime {
+        to_system_time(self.inner.obtained_at)
+    }
+}
+
+/// Where a client keeps its tokens. Implement it in your language over the Keychain,
+/// the Android Keystore or a database. `key` names the account. Raise a `PesakitError`
+/// (or any exception) to report a failure: the call fails with a `TokenStore` error.
+/// Methods are called from pesakit's worker threads and must not call back into a
+/// client's blocking methods.
+#[uniffi::export(with_foreign)]
+pub trait TokenStore: Send + Sync {
+    /// The tokens saved under `key`, if any.
+    fn load(&self, key: String) -> Result<Option<Arc<TokenSet>>, PesakitError>;
+    /// Saves `tokens` under `key`.
+    fn save(&self, key: String, tokens: Arc<TokenSet>) -> Result<(), PesakitError>;
+    /// Forgets what is saved under `key`.
+    fn clear(&self, key: String) -> Result<(), PesakitError>;
+}
+
+/// Adapts a foreign store to the core's trait.
+pub(crate) struct ForeignStore(pub(crate) Arc<dyn TokenStore>);
+
+fn store_error(e: PesakitError) -> pesakit::Error {
+    match e.kind() {
+        ErrorKind::TokenStore => pesakit::Error::token_store(e.summary().to_owned()),
+        _ => pesakit::Error::token_store(e.summary().to_owned()),
+    }
+}
+
+impl pesakit::TokenStore for ForeignStore {
+    fn load(&self, key: &str) -> pesakit::Result<Option<pesakit::TokenSet>> {
+        self.0
+            .load(key.to_owned())
+            .map(|t| t.map(|t| t.inner.clone()))
+            .map_err(store_error)
+    }
+
+    fn save(&self, key: &str, tokens: &pesakit::TokenSet) -> pesakit::Result<()> {
+        self.0
+            .save(key.to_owned(), Arc::new(TokenSet { inner: tokens.clone() }))
+            .map_err(store_error)
+    }
+
+    fn clear(&self, key: &str) -> pesakit::Result<()> {
+        self.0.clear(key.to_owned()).map_err(store_error)
+    }
+}
+
+/// How important a log line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum LogLevel {
+    /// A call failed.
+    Error,
+    /// Something was worked around (a retry, a fallback).
+    Warn,
+    /// A notable step (a token obtained or refreshed).
+    Info,
+    /// Every HTTP exchange.
+    Debug,
+}
+
+/// Receives pesakit's log lines, which never contain a secret. Called on pesakit's
+/// worker threads; keep it quick. Whatever it raises is ignored.
+#[uniffi::export(with_foreign)]
+pub trait Logger: Send + Sync {
+    /// One log line.
+    fn log(&self, level: LogLevel, message: String) -> Result<(), PesakitError>;
+}
+
+/// Adapts a foreign logger to the core's trait.
+pub(crate) struct ForeignLogger(pub(crate) Arc<dyn Logger>);
+
+impl pesakit::Logger for ForeignLogger {
+    fn log(&self, level: pesakit::LogLevel, message: &str) {
+        let level = match level {
+            pesakit::LogLevel::Error => LogLevel::Error,
+            pesakit::LogLevel::Warn => LogLevel::Warn,
+            pesakit::LogLevel::Info => LogLevel::Info,
+            pesakit::LogLevel::Debug => LogLevel::Debug,
+        };
+        // A failing logger must not fail the payment call it is logging.
+        let _ = self.0.log(level, message.to_owned());
+    }
+}

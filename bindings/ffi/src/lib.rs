@@ -1,0 +1,53 @@
+//! The UniFFI surface of pesakit.
+//!
+//! This crate only converts types and wraps objects: every behaviour lives in the
+//! `pesakit` crate. The Python, Kotlin and Swift packages are generated from the
+//! library this crate builds, so the doc comments here are their docs.
+#![warn(missing_docs)]
+
+uniffi::setup_scaffolding!("pesakit");
+
+mod callbacks;
+mod error;
+mod paypack;
+mod runtime;
+mod types;
+
+pub use callbacks::{LogLevel, Logger, TokenSet, TokenStore};
+pub use error::{ErrorKind, PesakitError};
+pub use paypack::{
+    PaypackClient, PaypackEventPager, PaypackOptions, PaypackTransactionPager, PaypackWebhookVerifier,
+};
+pub use types::{
+    CashRequest, Event, EventFilter, EventKind, EventPage, Profile, Transaction, TransactionFilter,
+    TransactionKind, TransactionPage, TransactionStatus, WebhookMode,
+};
+
+use pesakit::Amount;
+
+// Money crosses the boundary as its exact decimal text and surfaces as Python
+// `Decimal`, Kotlin `BigDecimal` and Swift `Decimal` (see uniffi.toml).
+uniffi::custom_type!(Amount, String, {
+    remote,
+    lower: |amount| amount.to_string(),
+    try_lift: |text| Ok(text.parse::<Amount>()?),
+});
+
+/// The version of pesakit this library was built from.
+#[uniffi::export]
+pub fn pesakit_version() -> String {
+    pesakit::VERSION.to_owned()
+}
+
+/// A new idempotency key: 32 random hexadecimal characters.
+#[uniffi::export]
+pub fn new_idempotency_key() -> String {
+    pesakit::paypack::new_idempotency_key()
+}
+
+/// Normalises a Rwandan MTN or Airtel number (`07…`, `2507…`, `+2507…`) to the
+/// `07XXXXXXXX` form Paypack expects; a validation error otherwise.
+#[uniffi::export]
+pub fn normalize_rw_phone(number: String) -> Result<String, PesakitError> {
+    Ok(pesakit::paypack::normalize_phone(&number)?)
+}
