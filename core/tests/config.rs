@@ -62,8 +62,23 @@ fn builds_from_the_environment() {
     std::env::remove_var("PAYPACK_CLIENT_SECRET");
     let err = Client::from_env().unwrap_err();
     assert!(err.to_string().contains("PAYPACK_CLIENT_SECRET"));
-    std::env::remove_var("PAYPACK_CLIENT_ID");
-    std::env::remove_var("PAYPACK_BASE_URL");
+    std::env::set_var("PAYPACK_CLIENT_SECRET", "env-secret-value");
+    std::env::set_var("PAYPACK_BASE_URL", "http://127.0.0.1:9/api");
+    let err = Client::from_env().unwrap_err();
+    assert!(err.to_string().contains("allow_insecure_loopback"), "{err}");
+    std::env::set_var("PAYPACK_ALLOW_INSECURE_LOOPBACK", "1");
+    assert_eq!(
+        Client::from_env().unwrap().base_url(),
+        "http://127.0.0.1:9/api"
+    );
+    for var in [
+        "PAYPACK_CLIENT_ID",
+        "PAYPACK_CLIENT_SECRET",
+        "PAYPACK_BASE_URL",
+        "PAYPACK_ALLOW_INSECURE_LOOPBACK",
+    ] {
+        std::env::remove_var(var);
+    }
 }
 
 #[test]

@@ -21,7 +21,11 @@ impl std::fmt::Debug for TokenSet {
         write!(
             f,
             "TokenSet(access_token=[redacted], refresh_token={}, expires_at={})",
-            if self.inner.refresh_token.is_some() { "[redacted]" } else { "none" },
+            if self.inner.refresh_token.is_some() {
+                "[redacted]"
+            } else {
+                "none"
+            },
             self.inner.expires_at
         )
     }
@@ -66,11 +70,17 @@ impl TokenSet {
     #[uniffi::constructor]
     pub fn from_json(json: String) -> Result<Arc<Self>, PesakitError> {
         let stored: StoredTokens = serde_json::from_str(&json).map_err(|e| {
-            PesakitError::simple(ErrorKind::TokenStore, format!("stored tokens are unreadable: {e}"))
+            PesakitError::simple(
+                ErrorKind::TokenStore,
+                format!("stored tokens are unreadable: {e}"),
+            )
         })?;
         let at = |s: i64| {
             Timestamp::from_second(s).map_err(|e| {
-                PesakitError::simple(ErrorKind::TokenStore, format!("stored tokens are unreadable: {e}"))
+                PesakitError::simple(
+                    ErrorKind::TokenStore,
+                    format!("stored tokens are unreadable: {e}"),
+                )
             })
         };
         Ok(Arc::new(TokenSet {
@@ -105,7 +115,10 @@ impl TokenSet {
 
     /// The refresh token, when the gateway issued one. Never log it.
     pub fn refresh_token(&self) -> Option<String> {
-        self.inner.refresh_token.as_ref().map(|r| r.expose().to_owned())
+        self.inner
+            .refresh_token
+            .as_ref()
+            .map(|r| r.expose().to_owned())
     }
 
     /// When the access token expires.
@@ -159,7 +172,12 @@ impl pesakit::TokenStore for ForeignStore {
 
     fn save(&self, key: &str, tokens: &pesakit::TokenSet) -> pesakit::Result<()> {
         self.0
-            .save(key.to_owned(), Arc::new(TokenSet { inner: tokens.clone() }))
+            .save(
+                key.to_owned(),
+                Arc::new(TokenSet {
+                    inner: tokens.clone(),
+                }),
+            )
             .map_err(store_error)
     }
 

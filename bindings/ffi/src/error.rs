@@ -171,7 +171,8 @@ impl From<pesakit::Error> for PesakitError {
             e.gateway_message().map(str::to_owned),
             e.gateway_code().map(str::to_owned),
             e.body().map(str::to_owned),
-            e.retry_after().map(|d| d.as_millis().min(u64::MAX as u128) as u64),
+            e.retry_after()
+                .map(|d| d.as_millis().min(u64::MAX as u128) as u64),
             e.idempotency_key().map(str::to_owned),
         )
     }
@@ -183,7 +184,10 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for PesakitError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         PesakitError::simple(
             ErrorKind::TokenStore,
-            format!("a callback implemented in the host language failed: {}", e.reason),
+            format!(
+                "a callback implemented in the host language failed: {}",
+                e.reason
+            ),
         )
     }
 }

@@ -16,7 +16,8 @@ mod types;
 pub use callbacks::{LogLevel, Logger, TokenSet, TokenStore};
 pub use error::{ErrorKind, PesakitError};
 pub use paypack::{
-    PaypackClient, PaypackEventPager, PaypackOptions, PaypackTransactionPager, PaypackWebhookVerifier,
+    PaypackClient, PaypackEventPager, PaypackOptions, PaypackTransactionPager,
+    PaypackWebhookVerifier,
 };
 pub use types::{
     CashRequest, Event, EventFilter, EventKind, EventPage, Profile, Transaction, TransactionFilter,

@@ -11,8 +11,8 @@ use crate::callbacks::{ForeignLogger, ForeignStore, Logger, TokenStore};
 use crate::error::PesakitError;
 use crate::runtime::{block, run};
 use crate::types::{
-    to_system_time, CashRequest, Event, EventFilter, EventPage, Profile, Transaction, TransactionFilter,
-    TransactionPage, WebhookMode,
+    to_system_time, CashRequest, Event, EventFilter, EventPage, Profile, Transaction,
+    TransactionFilter, TransactionPage, WebhookMode,
 };
 
 /// Settings of a `PaypackClient`, all with defaults. Credentials are not part of it, so
@@ -89,8 +89,10 @@ fn configure(
     if !(keep_env_base_url && o.base_url == core::DEFAULT_BASE_URL) {
         b = b.base_url(o.base_url);
     }
+    if o.allow_insecure_loopback {
+        b = b.allow_insecure_loopback(true);
+    }
     b = b
-        .allow_insecure_loopback(o.allow_insecure_loopback)
         .connect_timeout(ms(o.connect_timeout_ms))
         .request_timeout(ms(o.request_timeout_ms))
         .retry_policy(pesakit::RetryPolicy {
@@ -152,15 +154,22 @@ impl PaypackClient {
         configure(builder, options, token_store, logger, false)
     }
 
-    /// A client configured from `PAYPACK_CLIENT_ID`, `PAYPACK_CLIENT_SECRET` and
-    /// `PAYPACK_BASE_URL` (which wins over a default `base_url` in `options`).
+    /// A client configured from `PAYPACK_CLIENT_ID`, `PAYPACK_CLIENT_SECRET`,
+    /// `PAYPACK_BASE_URL` (which wins over a default `base_url` in `options`) and
+    /// `PAYPACK_ALLOW_INSECURE_LOOPBACK=1` (for pointing it at the emulator).
     #[uniffi::constructor(default(options = None, token_store = None, logger = None))]
     pub fn from_env(
         options: Option<PaypackOptions>,
         token_store: Option<Arc<dyn TokenStore>>,
         logger: Option<Arc<dyn Logger>>,
     ) -> Result<Arc<Self>, PesakitError> {
-        configure(core::ClientBuilder::from_env(), options, token_store, logger, true)
+        configure(
+            core::ClientBuilder::from_env(),
+            options,
+            token_store,
+            logger,
+            true,
+        )
     }
 
     /// The base URL requests go to.
@@ -169,10 +178,15 @@ impl PaypackClient {
     }
 
     /// Pages through every transaction matching `filter`, fetching as it is read.
-    pub fn transactions(&self, filter: TransactionFilter) -> Result<Arc<PaypackTransactionPager>, PesakitError> {
+    pub fn transactions(
+        &self,
+        filter: TransactionFilter,
+    ) -> Result<Arc<PaypackTransactionPager>, PesakitError> {
         let filter = core::TransactionFilter::try_from(filter)?;
         Ok(Arc::new(PaypackTransactionPager {
-            stream: Arc::new(tokio::sync::Mutex::new(Box::pin(self.inner.transactions(filter)))),
+            stream: Arc::new(tokio::sync::Mutex::new(Box::pin(
+                self.inner.transactions(filter),
+            ))),
         }))
     }
 
@@ -337,8 +351,15 @@ impl PaypackWebhookVerifier {
     /// Checks `signature` (the header value; absent when the header is missing) against
     /// the raw `body` bytes, then parses the event. A bad or missing signature is a
     /// `WebhookSignature` error and nothing is parsed.
-    pub fn verify_and_parse(&self, body: Vec<u8>, signature: Option<String>) -> Result<Event, PesakitError> {
-        Ok(self.inner.verify_and_parse(&body, signature.as_deref())?.into())
+    pub fn verify_and_parse(
+        &self,
+        body: Vec<u8>,
+        signature: Option<String>,
+    ) -> Result<Event, PesakitError> {
+        Ok(self
+            .inner
+            .verify_and_parse(&body, signature.as_deref())?
+            .into())
     }
 
     /// Checks the signature only.

@@ -35,7 +35,9 @@ where
     let _guard = AbortOnDrop(handle.abort_handle());
     match handle.await {
         Ok(result) => result,
-        Err(e) => Err(PesakitError::internal(format!("the call did not complete: {e}"))),
+        Err(e) => Err(PesakitError::internal(format!(
+            "the call did not complete: {e}"
+        ))),
     }
 }
 

@@ -16,7 +16,7 @@ pub(crate) fn from_system_time(t: SystemTime) -> Result<Timestamp, PesakitError>
         .map_err(|e| PesakitError::validation(format!("the instant is out of range: {e}")))
 }
 
-/// The state of a transaction. `Unknown` keeps the gateway's text in `status_raw`.
+/// The state of a transaction. For `Unknown`, `status_raw` keeps the gateway's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
 pub enum TransactionStatus {
     /// Waiting for the customer to confirm on their phone.
@@ -114,7 +114,8 @@ pub struct Transaction {
     pub reference: String,
     /// Where the transaction stands.
     pub status: TransactionStatus,
-    /// The status as the gateway spelled it.
+    /// The status as text: the documented spelling (`pending`, `successful`, `failed`),
+    /// or the gateway's own text when `status` is `Unknown`.
     pub status_raw: String,
     /// The amount asked for.
     pub amount: Amount,
@@ -122,7 +123,8 @@ pub struct Transaction {
     pub fee: Option<Amount>,
     /// Cash-in or cash-out.
     pub kind: TransactionKind,
-    /// The kind as the gateway spelled it.
+    /// The kind as text: `CASHIN`, `CASHOUT`, or the gateway's own text when `kind` is
+    /// `Unknown`.
     pub kind_raw: String,
     /// The mobile-money provider (`mtn`, `airtel`).
     pub provider: Option<String>,
@@ -168,7 +170,8 @@ pub struct Event {
     pub id: String,
     /// What happened.
     pub kind: EventKind,
-    /// The kind as the gateway spelled it.
+    /// The kind as text: `transaction:created`, `transaction:processed`, or the
+    /// gateway's own text when `kind` is `Unknown`.
     pub kind_raw: String,
     /// When it happened.
     pub created_at: Option<SystemTime>,

@@ -127,7 +127,9 @@ impl std::fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// A builder filled from `PAYPACK_CLIENT_ID`, `PAYPACK_CLIENT_SECRET` and
-    /// `PAYPACK_BASE_URL` (each only when set).
+    /// `PAYPACK_BASE_URL` (each only when set). `PAYPACK_ALLOW_INSECURE_LOOPBACK=1`
+    /// (or `true`) permits `http://` to a loopback base URL, for pointing an
+    /// environment-configured client at the emulator.
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let mut b = ClientBuilder::default();
@@ -139,6 +141,10 @@ impl ClientBuilder {
         }
         if let Some(url) = var("PAYPACK_BASE_URL") {
             b = b.base_url(url);
+        }
+        if let Some(flag) = var("PAYPACK_ALLOW_INSECURE_LOOPBACK") {
+            let flag = flag.trim().to_ascii_lowercase();
+            b = b.allow_insecure_loopback(matches!(flag.as_str(), "1" | "true" | "yes"));
         }
         b
     }
@@ -488,8 +494,8 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client configured from `PAYPACK_CLIENT_ID`, `PAYPACK_CLIENT_SECRET` and
-    /// `PAYPACK_BASE_URL`. Use [`ClientBuilder::from_env`] to change more settings.
+    /// A client configured from `PAYPACK_CLIENT_ID`, `PAYPACK_CLIENT_SECRET`,
+    /// `PAYPACK_BASE_URL` and `PAYPACK_ALLOW_INSECURE_LOOPBACK`. Use [`ClientBuilder::from_env`] to change more settings.
     pub fn from_env() -> Result<Client> {
         ClientBuilder::from_env().build()
     }

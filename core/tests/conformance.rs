@@ -1,0 +1,624 @@
+//! Runs every conformance scenario under `tests/conformance/paypack/` against a fresh
+//! emulator, as every language's suite does (see `tests/conformance/README.md`).
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{start_with, Env};
+use futures_util::StreamExt;
+use pesakit::paypack::{
+    CashRequest, Client, Event, EventFilter, EventKind, EventPage, Profile, Transaction,
+    TransactionFilter, TransactionKind, TransactionPage, TransactionStatus, WebhookMode,
+    WebhookVerifier,
+};
+use pesakit::{Amount, Error, Secret, Timestamp, TokenSet, TokenStore};
+use serde_json::{json, Map, Value};
+
+/// The runner's own token store (a map), as every language's runner has.
+#[derive(Default)]
+struct MapStore(Mutex<HashMap<String, TokenSet>>);
+
+impl TokenStore for MapStore {
+    fn load(&self, key: &str) -> pesakit::Result<Option<TokenSet>> {
+        Ok(self.0.lock().unwrap().get(key).cloned())
+    }
+    fn save(&self, key: &str, tokens: &TokenSet) -> pesakit::Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), tokens.clone());
+        Ok(())
+    }
+    fn clear(&self, key: &str) -> pesakit::Result<()> {
+        self.0.lock().unwrap().remove(key);
+        Ok(())
+    }
+}
+
+fn amount(a: &Amount) -> Value {
+    json!(a.to_string())
+}
+
+fn opt_amount(a: &Option<Amount>) -> Value {
+    a.as_ref().map_or(Value::Null, amount)
+}
+
+fn status_name(s: &TransactionStatus) -> &'static str {
+    match s {
+        TransactionStatus::Pending => "pending",
+        TransactionStatus::Successful => "successful",
+        TransactionStatus::Failed => "failed",
+        TransactionStatus::Unknown(_) => "unknown",
+    }
+}
+
+fn kind_name(k: &TransactionKind) -> &'static str {
+    match k {
+        TransactionKind::CashIn => "cash_in",
+        TransactionKind::CashOut => "cash_out",
+        TransactionKind::Unknown(_) => "unknown",
+    }
+}
+
+fn event_kind_name(k: &EventKind) -> &'static str {
+    match k {
+        EventKind::TransactionCreated => "transaction_created",
+        EventKind::TransactionProcessed => "transaction_processed",
+        EventKind::Unknown(_) => "unknown",
+    }
+}
+
+fn canon_tx(t: &Transaction) -> Value {
+    json!({
+        "reference": t.reference,
+        "status": status_name(&t.status),
+        "status_raw": t.status.as_str(),
+        "amount": amount(&t.amount),
+        "fee": opt_amount(&t.fee),
+        "kind": kind_name(&t.kind),
+        "kind_raw": t.kind.as_str(),
+        "provider": t.provider,
+        "client": t.client,
+        "has_created_at": t.created_at.is_some(),
+        "has_processed_at": t.processed_at.is_some(),
+    })
+}
+
+fn canon_event(e: &Event) -> Value {
+    json!({
+        "id": e.id,
+        "kind": event_kind_name(&e.kind),
+        "kind_raw": e.kind.as_str(),
+        "transaction": canon_tx(&e.transaction),
+    })
+}
+
+fn canon_tx_page(p: &TransactionPage) -> Value {
+    json!({
+        "offset": p.offset, "limit": p.limit, "total": p.total, "count": p.transactions.len(),
+        "cashin_total": opt_amount(&p.cashin_total), "cashout_total": opt_amount(&p.cashout_total),
+        "fee_total": opt_amount(&p.fee_total),
+        "references": p.transactions.iter().map(|t| t.reference.clone()).collect::<Vec<_>>(),
+    })
+}
+
+fn canon_event_page(p: &EventPage) -> Value {
+    json!({
+        "offset": p.offset, "limit": p.limit, "total": p.total, "count": p.events.len(),
+        "kinds": p.events.iter().map(|e| event_kind_name(&e.kind)).collect::<Vec<_>>(),
+    })
+}
+
+fn canon_profile(p: &Profile) -> Value {
+    let rate =
+        |r: &Option<pesakit::Decimal>| r.map_or(Value::Null, |d| json!(Amount::new(d).to_string()));
+    json!({
+        "id": p.id, "name": p.name, "balance": amount(&p.balance),
+        "mtn_balance": opt_amount(&p.mtn_balance), "airtel_balance": opt_amount(&p.airtel_balance),
+        "in_rate": rate(&p.in_rate), "out_rate": rate(&p.out_rate),
+    })
+}
+
+fn canon_error(e: &Error) -> Value {
+    json!({
+        "kind": e.kind().as_str(),
+        "status": e.status(),
+        "gateway_message": e.gateway_message(),
+        "has_body": e.body().is_some(),
+        "retry_after_ms": e.retry_after().map(|d| d.as_millis() as u64),
+        "idempotency_key": e.idempotency_key(),
+        "summary": e.to_string(),
+    })
+}
+
+/// Replaces `$name.field` strings with saved values.
+fn resolve(v: &Value, saved: &HashMap<String, Value>) -> Value {
+    match v {
+        Value::String(s) if s.starts_with('$') => {
+            let (name, field) = s[1..].split_once('.').expect("references are $name.field");
+            saved[name][field].clone()
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| resolve(x, saved)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), resolve(x, saved)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Whether `actual` contains `expected` (objects: every expected key; lists: same
+/// length, element-wise).
+fn matches(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, ev) in e {
+                if k == "summary_contains" {
+                    let summary = a.get("summary").and_then(Value::as_str).unwrap_or("");
+                    if !summary.contains(ev.as_str().unwrap()) {
+                        return Err(format!("{path}.summary {summary:?} lacks {ev}"));
+                    }
+                    continue;
+                }
+                let av = a.get(k).unwrap_or(&Value::Null);
+                matches(ev, av, &format!("{path}.{k}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            if e.len() != a.len() {
+                return Err(format!("{path}: expected {expected}, got {actual}"));
+            }
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                matches(ev, av, &format!("{path}[{i}]"))?;
+            }
+            Ok(())
+        }
+        (Value::Number(e), Value::Number(a)) if e.as_f64() == a.as_f64() => Ok(()),
+        (e, a) if e == a => Ok(()),
+        _ => Err(format!("{path}: expected {expected}, got {actual}")),
+    }
+}
+
+struct Runner {
+    env: Env,
+    store: Arc<MapStore>,
+    client_overrides: Map<String, Value>,
+    client: Option<Client>,
+    saved: HashMap<String, Value>,
+}
+
+fn str_arg(args: &Value, key: &str) -> Option<String> {
+    args.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn u64_arg(args: &Value, key: &str) -> Option<u64> {
+    args.get(key).and_then(Value::as_u64)
+}
+
+fn tx_kind(args: &Value) -> Option<TransactionKind> {
+    str_arg(args, "kind").map(|k| match k.as_str() {
+        "cash_in" => TransactionKind::CashIn,
+        "cash_out" => TransactionKind::CashOut,
+        other => panic!("unknown kind {other}"),
+    })
+}
+
+impl Runner {
+    fn client(&mut self) -> Client {
+        if self.client.is_none() {
+            let o = &self.client_overrides;
+            let ms = |k: &str, d: u64| {
+                Duration::from_millis(o.get(k).and_then(Value::as_u64).unwrap_or(d))
+            };
+            let retry = pesakit::RetryPolicy {
+                max_retries: o.get("max_retries").and_then(Value::as_u64).unwrap_or(3) as u32,
+                initial_backoff: ms("initial_backoff_ms", 10),
+                max_backoff: ms("max_backoff_ms", 50),
+                max_retry_after: ms("max_retry_after_ms", 30_000),
+            };
+            let mut b = Client::builder()
+                .client_id(
+                    o.get("client_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or(pesakit_sandbox::DEFAULT_CLIENT_ID),
+                )
+                .client_secret(
+                    o.get("client_secret")
+                        .and_then(Value::as_str)
+                        .unwrap_or(pesakit_sandbox::DEFAULT_CLIENT_SECRET),
+                )
+                .base_url(self.env.sandbox.paypack_base_url())
+                .allow_insecure_loopback(true)
+                .token_store(self.store.clone())
+                .retry_policy(retry)
+                .poll_interval(ms("poll_interval_ms", 20))
+                .refresh_skew(ms("refresh_skew_ms", 60_000));
+            if o.contains_key("request_timeout_ms") {
+                b = b.request_timeout(ms("request_timeout_ms", 30_000));
+            }
+            self.client = Some(b.build().expect("client builds"));
+        }
+        self.client.clone().unwrap()
+    }
+
+    async fn call(client: Client, name: &str, args: Value) -> Result<Value, Error> {
+        let tx_filter = || TransactionFilter {
+            offset: u64_arg(&args, "offset"),
+            limit: u64_arg(&args, "limit"),
+            kind: tx_kind(&args),
+            client: str_arg(&args, "client"),
+            ..Default::default()
+        };
+        let event_filter = || EventFilter {
+            reference: str_arg(&args, "reference"),
+            kind: tx_kind(&args),
+            client: str_arg(&args, "client"),
+            status: str_arg(&args, "status").map(|s| TransactionStatus::parse(&s)),
+            offset: u64_arg(&args, "offset"),
+            limit: u64_arg(&args, "limit"),
+            ..Default::default()
+        };
+        Ok(match name {
+            "authorize" => {
+                let expires = client.authorize().await?;
+                json!({"expires_in_future": expires > Timestamp::now()})
+            }
+            "profile" => canon_profile(&client.profile().await?),
+            "cashin" | "cashout" => {
+                let amount: Amount = str_arg(&args, "amount").unwrap().parse().unwrap();
+                let mut req = CashRequest::new(amount, str_arg(&args, "number").unwrap());
+                req.idempotency_key = str_arg(&args, "idempotency_key");
+                req.webhook_mode = str_arg(&args, "webhook_mode").map(|m| match m.as_str() {
+                    "development" => WebhookMode::Development,
+                    _ => WebhookMode::Production,
+                });
+                req.validate = args
+                    .get("validate")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true);
+                let tx = if name == "cashin" {
+                    client.cashin(req).await?
+                } else {
+                    client.cashout(req).await?
+                };
+                canon_tx(&tx)
+            }
+            "find" => canon_tx(&client.find(&str_arg(&args, "reference").unwrap()).await?),
+            "wait_for_completion" => canon_tx(
+                &client
+                    .wait_for_completion(
+                        &str_arg(&args, "reference").unwrap(),
+                        Duration::from_millis(u64_arg(&args, "timeout_ms").unwrap()),
+                    )
+                    .await?,
+            ),
+            "list_transactions" => canon_tx_page(&client.list_transactions(&tx_filter()).await?),
+            "list_events" => canon_event_page(&client.list_events(&event_filter()).await?),
+            "transactions" => {
+                let mut s = Box::pin(client.transactions(tx_filter()));
+                let (mut count, mut ids) = (0, HashSet::new());
+                while let Some(t) = s.next().await {
+                    count += 1;
+                    ids.insert(t?.reference);
+                }
+                json!({"count": count, "unique": ids.len()})
+            }
+            "events" => {
+                let mut s = Box::pin(client.events(event_filter()));
+                let (mut count, mut ids) = (0, HashSet::new());
+                while let Some(e) = s.next().await {
+                    count += 1;
+                    ids.insert(e?.id);
+                }
+                json!({"count": count, "unique": ids.len()})
+            }
+            other => panic!("unknown call {other}"),
+        })
+    }
+
+    fn check(&mut self, step: &Value, outcome: Result<Value, Error>) -> Result<(), String> {
+        let expect = step.get("expect").map(|e| resolve(e, &self.saved));
+        let expect_error = step.get("expect_error").map(|e| resolve(e, &self.saved));
+        match (outcome, expect_error) {
+            (Ok(value), None) => {
+                if let Some(e) = expect {
+                    matches(&e, &value, "result")?;
+                }
+                if let Some(name) = step.get("save").and_then(Value::as_str) {
+                    self.saved.insert(name.to_owned(), value);
+                }
+                Ok(())
+            }
+            (Ok(value), Some(_)) => Err(format!("expected an error, got {value}")),
+            (Err(e), Some(expected)) => matches(&expected, &canon_error(&e), "error"),
+            (Err(e), None) => Err(format!("unexpected error: {e}")),
+        }
+    }
+
+    async fn step(&mut self, step: &Value) -> Result<(), String> {
+        if let Some(name) = step.get("call").and_then(Value::as_str) {
+            let args = resolve(step.get("args").unwrap_or(&json!({})), &self.saved);
+            let client = self.client();
+            let concurrency = step.get("concurrency").and_then(Value::as_u64).unwrap_or(1);
+            if concurrency > 1 {
+                let calls = (0..concurrency).map(|_| {
+                    let (c, a, n) = (client.clone(), args.clone(), name.to_owned());
+                    tokio::spawn(async move { Runner::call(c, &n, a).await })
+                });
+                for r in futures_util::future::join_all(calls).await {
+                    self.check(step, r.expect("task completes"))?;
+                }
+                return Ok(());
+            }
+            let repeat = step.get("repeat").and_then(Value::as_u64).unwrap_or(1);
+            let mut outcome = None;
+            for _ in 0..repeat {
+                outcome = Some(Runner::call(client.clone(), name, args.clone()).await);
+            }
+            return self.check(step, outcome.unwrap());
+        }
+        if step.get("new_client").is_some() {
+            self.client = None;
+            return Ok(());
+        }
+        if let Some(control) = step.get("control").and_then(Value::as_str) {
+            let step = resolve(step, &self.saved);
+            let env = &self.env;
+            match control {
+                "settle" => {
+                    env.settle(
+                        step["reference"].as_str().unwrap(),
+                        step["status"].as_str().unwrap(),
+                    )
+                    .await;
+                }
+                "fault" => env.fault(step["fault"].clone()).await,
+                "clear_faults" => env.delete("/_sandbox/faults").await,
+                "clear_requests" => env.clear_requests().await,
+                "expire_tokens" => {
+                    env.post(
+                        "/_sandbox/paypack/tokens/expire",
+                        json!({"which": step["which"]}),
+                    )
+                    .await;
+                }
+                "revoke_tokens" => {
+                    env.post(
+                        "/_sandbox/paypack/tokens/revoke",
+                        json!({"which": step["which"]}),
+                    )
+                    .await;
+                }
+                "config" => {
+                    env.config(step["config"].clone()).await;
+                }
+                "seed_tokens" => {
+                    let (access, refresh, _) = env.raw_tokens().await;
+                    let now = Timestamp::now().as_second();
+                    let key = format!(
+                        "paypack|{}|{}",
+                        env.sandbox.paypack_base_url(),
+                        pesakit_sandbox::DEFAULT_CLIENT_ID
+                    );
+                    self.store
+                        .save(
+                            &key,
+                            &TokenSet {
+                                access_token: Secret::new(access),
+                                refresh_token: Some(Secret::new(refresh)),
+                                expires_at: Timestamp::from_second(
+                                    now + step["expires_in_secs"].as_i64().unwrap(),
+                                )
+                                .unwrap(),
+                                refresh_expires_at: None,
+                                obtained_at: Timestamp::from_second(now - 900).unwrap(),
+                            },
+                        )
+                        .unwrap();
+                    env.clear_requests().await;
+                }
+                other => panic!("unknown control {other}"),
+            }
+            return Ok(());
+        }
+        if let Some(kind) = step.get("assert").and_then(Value::as_str) {
+            let step = resolve(step, &self.saved);
+            let env = &self.env;
+            let log = env.requests().await;
+            let selected = |step: &Value| -> Vec<Value> {
+                let path = format!("/paypack/api{}", step["path"].as_str().unwrap());
+                log.iter()
+                    .filter(|r| {
+                        r["method"] == step["method"]
+                            && r["path"].as_str().unwrap().starts_with(&path)
+                    })
+                    .cloned()
+                    .collect()
+            };
+            match kind {
+                "requests" => {
+                    let n = selected(&step).len() as u64;
+                    if Some(n) != step["count"].as_u64() {
+                        return Err(format!(
+                            "{} {} requests: expected {}, got {n}",
+                            step["method"], step["path"], step["count"]
+                        ));
+                    }
+                }
+                "statuses" => {
+                    let got: Vec<Value> = selected(&step)
+                        .iter()
+                        .map(|r| r["status"].clone())
+                        .collect();
+                    matches(&step["equals"], &Value::Array(got), "statuses")?;
+                }
+                "header" => {
+                    let reqs = selected(&step);
+                    let index = step["index"].as_u64().unwrap() as usize;
+                    let value = reqs
+                        .get(index)
+                        .and_then(|r| r["headers"][step["header"].as_str().unwrap()].as_str())
+                        .ok_or_else(|| format!("no header {} on request {index}", step["header"]))?
+                        .to_owned();
+                    if let Some(eq) = step.get("equals").and_then(Value::as_str) {
+                        if value != eq {
+                            return Err(format!(
+                                "header {}: expected {eq}, got {value}",
+                                step["header"]
+                            ));
+                        }
+                    }
+                    if let Some(re) = step.get("matches").and_then(Value::as_str) {
+                        if !simple_regex(re, &value) {
+                            return Err(format!(
+                                "header {} = {value} does not match {re}",
+                                step["header"]
+                            ));
+                        }
+                    }
+                }
+                "ledger" => {
+                    let n = env.ledger_transactions().await.len() as u64;
+                    if Some(n) != step["count"].as_u64() {
+                        return Err(format!(
+                            "ledger: expected {} transactions, got {n}",
+                            step["count"]
+                        ));
+                    }
+                }
+                other => panic!("unknown assert {other}"),
+            }
+            return Ok(());
+        }
+        if let Some(w) = step.get("webhook") {
+            let secret = w["secret"].as_str().unwrap();
+            let verifier = WebhookVerifier::new(secret).unwrap();
+            let mut body = match w.get("body_text") {
+                Some(t) => t.as_str().unwrap().as_bytes().to_vec(),
+                None => serde_json::to_vec(&w["body"]).unwrap(),
+            };
+            let mut signature = Some(verifier.sign(&body));
+            match w["signature"].as_str().unwrap() {
+                "valid" => {}
+                "tamper_body" => {
+                    let at = find(&body, b"\"amount\":").expect("body has an amount") + 9;
+                    let digit = at + body[at..].iter().position(u8::is_ascii_digit).unwrap();
+                    body[digit] = if body[digit] == b'9' {
+                        b'0'
+                    } else {
+                        body[digit] + 1
+                    };
+                }
+                "tamper_signature" => {
+                    let mut s = signature.take().unwrap().into_bytes();
+                    s[0] = if s[0] == b'A' { b'B' } else { b'A' };
+                    signature = Some(String::from_utf8(s).unwrap());
+                }
+                "missing" => signature = None,
+                "wrong_secret" => {
+                    signature = Some(WebhookVerifier::new("not-the-secret").unwrap().sign(&body))
+                }
+                other => panic!("unknown signature mode {other}"),
+            }
+            let outcome = verifier
+                .verify_and_parse(&body, signature.as_deref())
+                .map(|e| canon_event(&e));
+            return self.check(step, outcome);
+        }
+        panic!("unknown step {step}");
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The two regex shapes scenarios use: `^prefix` and `^[0-9a-f]{N}$`.
+fn simple_regex(re: &str, value: &str) -> bool {
+    if let Some(rest) = re.strip_prefix("^[0-9a-f]{") {
+        let n: usize = rest.trim_end_matches("}$").parse().unwrap();
+        return value.len() == n
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    }
+    if let Some(prefix) = re.strip_prefix('^') {
+        if !prefix.contains(['[', '(', '*', '+', '?', '$', '\\']) {
+            return value.starts_with(prefix);
+        }
+    }
+    panic!("the Rust runner does not understand the pattern {re}")
+}
+
+fn scenarios() -> Vec<(String, Value)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/paypack");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the scenario directory exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                serde_json::from_str(&text).unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn run(scenario: &Value) -> Result<(), String> {
+    let env = start_with(|_| {}).await;
+    if let Some(config) = scenario.get("sandbox") {
+        env.config(config.clone()).await;
+    }
+    let mut runner = Runner {
+        env,
+        store: Arc::new(MapStore::default()),
+        client_overrides: scenario
+            .get("client")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+        client: None,
+        saved: HashMap::new(),
+    };
+    for (i, step) in scenario["steps"].as_array().unwrap().iter().enumerate() {
+        runner
+            .step(step)
+            .await
+            .map_err(|e| format!("step {i} {step}: {e}"))?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_passes() {
+    let all = scenarios();
+    assert!(all.len() >= 20, "scenarios found: {}", all.len());
+    let mut failures = Vec::new();
+    for (name, scenario) in &all {
+        match run(scenario).await {
+            Ok(()) => println!("conformance {name}: ok"),
+            Err(e) => {
+                println!("conformance {name}: FAILED: {e}");
+                failures.push(format!("{name}: {e}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} scenario(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
