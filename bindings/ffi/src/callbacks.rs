@@ -222,3 +222,25 @@ impl pesakit::Logger for ForeignLogger {
         let _ = self.0.log(level, message.to_owned());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_sets_round_trip_through_json_and_never_print_tokens() {
+        let t = TokenSet::new(
+            "access-secret-xyz".into(),
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2_000_000_000),
+            Some("refresh-secret-xyz".into()),
+            None,
+            None,
+        )
+        .unwrap();
+        let back = TokenSet::from_json(t.to_json()).unwrap();
+        assert_eq!(back.inner, t.inner);
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("secret-xyz"), "{shown}");
+        assert!(TokenSet::from_json("{}".into()).is_err());
+    }
+}

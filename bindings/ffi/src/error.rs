@@ -33,6 +33,18 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// Everything a `PesakitError` carries besides its kind.
+#[derive(Default)]
+struct Fields {
+    summary: String,
+    status: Option<u16>,
+    gateway_message: Option<String>,
+    gateway_code: Option<String>,
+    body: Option<String>,
+    retry_after_ms: Option<u64>,
+    idempotency_key: Option<String>,
+}
+
 macro_rules! pesakit_error {
     ($($(#[$doc:meta])* $variant:ident),* $(,)?) => {
         /// The error of every pesakit call. One variant per [`ErrorKind`], each carrying
@@ -66,9 +78,8 @@ macro_rules! pesakit_error {
         }
 
         impl PesakitError {
-            fn build(kind: ErrorKind, summary: String, status: Option<u16>, gateway_message: Option<String>,
-                gateway_code: Option<String>, body: Option<String>, retry_after_ms: Option<u64>,
-                idempotency_key: Option<String>) -> Self {
+            fn build(kind: ErrorKind, fields: Fields) -> Self {
+                let Fields { summary, status, gateway_message, gateway_code, body, retry_after_ms, idempotency_key } = fields;
                 match kind {
                     $(ErrorKind::$variant => PesakitError::$variant {
                         kind, summary, status, gateway_message, gateway_code, body, retry_after_ms, idempotency_key,
@@ -124,7 +135,13 @@ pesakit_error! {
 
 impl PesakitError {
     pub(crate) fn simple(kind: ErrorKind, summary: String) -> Self {
-        PesakitError::build(kind, summary, None, None, None, None, None, None)
+        PesakitError::build(
+            kind,
+            Fields {
+                summary,
+                ..Fields::default()
+            },
+        )
     }
 
     pub(crate) fn internal(summary: String) -> Self {
@@ -166,14 +183,17 @@ impl From<pesakit::Error> for PesakitError {
     fn from(e: pesakit::Error) -> Self {
         PesakitError::build(
             kind_of(e.kind()),
-            e.to_string(),
-            e.status(),
-            e.gateway_message().map(str::to_owned),
-            e.gateway_code().map(str::to_owned),
-            e.body().map(str::to_owned),
-            e.retry_after()
-                .map(|d| d.as_millis().min(u64::MAX as u128) as u64),
-            e.idempotency_key().map(str::to_owned),
+            Fields {
+                summary: e.to_string(),
+                status: e.status(),
+                gateway_message: e.gateway_message().map(str::to_owned),
+                gateway_code: e.gateway_code().map(str::to_owned),
+                body: e.body().map(str::to_owned),
+                retry_after_ms: e
+                    .retry_after()
+                    .map(|d| d.as_millis().min(u64::MAX as u128) as u64),
+                idempotency_key: e.idempotency_key().map(str::to_owned),
+            },
         )
     }
 }
@@ -203,5 +223,22 @@ impl From<PesakitError> for pesakit::Error {
             _ => CoreKind::TokenStore,
         };
         pesakit::Error::new(kind, e.summary().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_errors_keep_every_field() {
+        let core = pesakit::Error::new(CoreKind::NotFound, "Paypack find: not found");
+        let e = PesakitError::from(core);
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(matches!(e, PesakitError::NotFound { .. }));
+        assert_eq!(e.to_string(), "Paypack find: not found");
+        let back = pesakit::Error::from(PesakitError::simple(ErrorKind::TokenStore, "locked".into()));
+        assert_eq!(back.kind(), CoreKind::TokenStore);
+        assert_eq!(back.to_string(), "locked");
     }
 }

@@ -4,6 +4,9 @@
 //! `pesakit` crate. The Python, Kotlin and Swift packages are generated from the
 //! library this crate builds, so the doc comments here are their docs.
 #![warn(missing_docs)]
+// `PesakitError` is large because its fields are what crosses the boundary (UniFFI
+// errors cannot be boxed); it is only built on the failure path.
+#![allow(clippy::result_large_err)]
 
 uniffi::setup_scaffolding!("pesakit");
 
