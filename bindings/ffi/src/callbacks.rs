@@ -35,9 +35,9 @@ impl std::fmt::Debug for TokenSet {
 struct StoredTokens {
     access_token: String,
     refresh_token: Option<String>,
-    expires_at: i64,
-    refresh_expires_at: Option<i64>,
-    obtained_at: i64,
+    expires_at: Timestamp,
+    refresh_expires_at: Option<Timestamp>,
+    obtained_at: Timestamp,
 }
 
 #[uniffi::export]
@@ -75,21 +75,13 @@ impl TokenSet {
                 format!("stored tokens are unreadable: {e}"),
             )
         })?;
-        let at = |s: i64| {
-            Timestamp::from_second(s).map_err(|e| {
-                PesakitError::simple(
-                    ErrorKind::TokenStore,
-                    format!("stored tokens are unreadable: {e}"),
-                )
-            })
-        };
         Ok(Arc::new(TokenSet {
             inner: pesakit::TokenSet {
                 access_token: Secret::new(stored.access_token),
                 refresh_token: stored.refresh_token.map(Secret::new),
-                expires_at: at(stored.expires_at)?,
-                refresh_expires_at: stored.refresh_expires_at.map(at).transpose()?,
-                obtained_at: at(stored.obtained_at)?,
+                expires_at: stored.expires_at,
+                refresh_expires_at: stored.refresh_expires_at,
+                obtained_at: stored.obtained_at,
             },
         }))
     }
@@ -101,9 +93,9 @@ impl TokenSet {
         serde_json::to_string(&StoredTokens {
             access_token: t.access_token.expose().to_owned(),
             refresh_token: t.refresh_token.as_ref().map(|r| r.expose().to_owned()),
-            expires_at: t.expires_at.as_second(),
-            refresh_expires_at: t.refresh_expires_at.map(|r| r.as_second()),
-            obtained_at: t.obtained_at.as_second(),
+            expires_at: t.expires_at,
+            refresh_expires_at: t.refresh_expires_at,
+            obtained_at: t.obtained_at,
         })
         .expect("tokens serialise")
     }

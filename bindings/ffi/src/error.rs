@@ -237,7 +237,8 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(matches!(e, PesakitError::NotFound { .. }));
         assert_eq!(e.to_string(), "Paypack find: not found");
-        let back = pesakit::Error::from(PesakitError::simple(ErrorKind::TokenStore, "locked".into()));
+        let back =
+            pesakit::Error::from(PesakitError::simple(ErrorKind::TokenStore, "locked".into()));
         assert_eq!(back.kind(), CoreKind::TokenStore);
         assert_eq!(back.to_string(), "locked");
     }
