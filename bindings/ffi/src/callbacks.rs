@@ -134,7 +134,7 @@ impl TokenSet {
 /// (or any exception) to report a failure: the call fails with a `TokenStore` error.
 /// Methods are called from pesakit's worker threads and must not call back into a
 /// client's blocking methods.
-#[uniffi::export(with_foreign)]
+#[uniffi::export(foreign)]
 pub trait TokenStore: Send + Sync {
     /// The tokens saved under `key`, if any.
     fn load(&self, key: String) -> Result<Option<Arc<TokenSet>>, PesakitError>;
@@ -193,7 +193,7 @@ pub enum LogLevel {
 
 /// Receives pesakit's log lines, which never contain a secret. Called on pesakit's
 /// worker threads; keep it quick. Whatever it raises is ignored.
-#[uniffi::export(with_foreign)]
+#[uniffi::export(foreign)]
 pub trait Logger: Send + Sync {
     /// One log line.
     fn log(&self, level: LogLevel, message: String) -> Result<(), PesakitError>;

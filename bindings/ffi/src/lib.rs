@@ -23,8 +23,8 @@ pub use paypack::{
     PaypackWebhookVerifier,
 };
 pub use types::{
-    CashRequest, Event, EventFilter, EventKind, EventPage, Profile, Transaction, TransactionFilter,
-    TransactionKind, TransactionPage, TransactionStatus, WebhookMode,
+    AmountText, CashRequest, Event, EventFilter, EventKind, EventPage, Profile, Transaction,
+    TransactionFilter, TransactionKind, TransactionPage, TransactionStatus, WebhookMode,
 };
 
 use pesakit::Amount;

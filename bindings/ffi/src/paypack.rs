@@ -243,12 +243,12 @@ operations! {
     /// Asks the customer to pay; returns the pending transaction. Retried only with its
     /// idempotency key, so at most one transaction is created.
     fn [cashin_op, cashin, cashin_blocking] (request: CashRequest) -> Transaction => |c| {
-        Ok(c.cashin(request.into()).await?.into())
+        Ok(c.cashin(request.try_into()?).await?.into())
     }
     /// Pays out to the customer; returns the pending transaction. Retried only with its
     /// idempotency key, so at most one transaction is created.
     fn [cashout_op, cashout, cashout_blocking] (request: CashRequest) -> Transaction => |c| {
-        Ok(c.cashout(request.into()).await?.into())
+        Ok(c.cashout(request.try_into()?).await?.into())
     }
     /// The processed transaction `reference`; a `NotFound` error while it is unknown or
     /// still pending.

@@ -292,11 +292,23 @@ impl From<core::Profile> for Profile {
     }
 }
 
+/// An amount given by the caller, carried as its decimal text and read only inside the
+/// call, so that text no decimal can hold (too many digits, out of range) is a
+/// `Validation` error rather than a failure at the language boundary. It surfaces as
+/// the same decimal type as `Amount` in every language.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AmountText(pub String);
+
+uniffi::custom_type!(AmountText, String, {
+    lower: |amount| amount.0,
+    try_lift: |text| Ok(AmountText(text)),
+});
+
 /// A money call: cash-in or cash-out.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CashRequest {
     /// The amount, in RWF.
-    pub amount: Amount,
+    pub amount: AmountText,
     /// The customer's phone number (`07…`, `2507…` or `+2507…`).
     pub number: String,
     /// The idempotency key (at most 32 characters); generated when absent. Reuse it to
@@ -311,15 +323,17 @@ pub struct CashRequest {
     pub validate: bool,
 }
 
-impl From<CashRequest> for core::CashRequest {
-    fn from(r: CashRequest) -> Self {
-        core::CashRequest {
-            amount: r.amount,
+impl TryFrom<CashRequest> for core::CashRequest {
+    type Error = PesakitError;
+
+    fn try_from(r: CashRequest) -> Result<Self, PesakitError> {
+        Ok(core::CashRequest {
+            amount: r.amount.0.parse::<Amount>()?,
             number: r.number,
             idempotency_key: r.idempotency_key,
             webhook_mode: r.webhook_mode.map(Into::into),
             validate: r.validate,
-        }
+        })
     }
 }
 

@@ -1,0 +1,189 @@
+"""Conversions from idiomatic Python values to the generated records.
+
+Only type conversion lives here: every rule about what a valid amount, phone number or
+filter is belongs to the Rust core, which checks it again.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import enum
+from typing import Any, Optional, Type, TypeVar, Union
+
+from . import _native
+
+#: A duration in seconds (``int`` or ``float``) or a :class:`datetime.timedelta`.
+Seconds = Union[float, int, _dt.timedelta]
+
+#: An amount of money: a :class:`decimal.Decimal`, an ``int`` or a decimal string.
+#: A ``float`` is refused: money is never a float.
+AmountLike = Union[decimal.Decimal, int, str]
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def validation_error(summary: str) -> "_native.PesakitError":
+    """A ``PesakitError.Validation`` raised on the Python side of the boundary."""
+    variant: Any = getattr(_native.PesakitError, "Validation")
+    error: "_native.PesakitError" = variant(
+        _native.ErrorKind.VALIDATION, summary, None, None, None, None, None, None
+    )
+    return error
+
+
+def amount(value: AmountLike, name: str = "amount") -> decimal.Decimal:
+    """``value`` as a :class:`~decimal.Decimal`, refusing floats.
+
+    Raises ``TypeError`` for a float or any other type, and
+    ``PesakitError.Validation`` for text that is not a finite decimal number.
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a Decimal, int or str, not bool")
+    if isinstance(value, float):
+        raise TypeError(
+            f"{name} must be a Decimal, int or str, not float: money is never a float "
+            f"(write Decimal({str(value)!r}) or {str(value)!r})"
+        )
+    if isinstance(value, decimal.Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = decimal.Decimal(value)
+    elif isinstance(value, str):
+        # ASCII only: Python's Decimal also reads other scripts' digits, the core does not.
+        try:
+            if not value.isascii():
+                raise decimal.InvalidOperation
+            result = decimal.Decimal(value.strip())
+        except decimal.InvalidOperation:
+            raise validation_error(f"{value!r} is not a decimal amount") from None
+    else:
+        raise TypeError(f"{name} must be a Decimal, int or str, not {type(value).__name__}")
+    if not result.is_finite():
+        raise validation_error(f"{value!r} is not a decimal amount")
+    return result
+
+
+def millis(value: Seconds, name: str) -> int:
+    """A duration in whole milliseconds, from seconds or a ``timedelta``."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a number of seconds or a timedelta, not bool")
+    if isinstance(value, _dt.timedelta):
+        ms = (value // _dt.timedelta(microseconds=1) + 500) // 1000
+    elif isinstance(value, (int, float)):
+        if value != value:  # NaN
+            raise ValueError(f"{name} must be a number of seconds, not NaN")
+        ms = int(round(value * 1000))
+    else:
+        raise TypeError(
+            f"{name} must be a number of seconds or a timedelta, not {type(value).__name__}"
+        )
+    if ms < 0:
+        raise ValueError(f"{name} must not be negative")
+    return ms
+
+
+def instant(value: Optional[_dt.datetime], name: str) -> Optional[_dt.datetime]:
+    """A timezone-aware ``datetime`` (or ``None``); naive datetimes are refused."""
+    if value is None:
+        return None
+    if not isinstance(value, _dt.datetime):
+        raise TypeError(f"{name} must be a timezone-aware datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValueError(
+            f"{name} must be timezone-aware (for example datetime(..., tzinfo=timezone.utc)): "
+            "a naive datetime names no instant"
+        )
+    return value
+
+
+def choice(enum_type: Type[_E], value: Union[_E, str, None], name: str) -> Optional[_E]:
+    """An enum member from itself or from its name in any case (``"cash_in"``)."""
+    if value is None or isinstance(value, enum_type):
+        return value
+    if isinstance(value, str):
+        try:
+            return enum_type[value.strip().upper()]
+        except KeyError:
+            pass
+        names = ", ".join(repr(m.name.lower()) for m in enum_type)
+        raise ValueError(f"{name} must be one of {names}, not {value!r}")
+    raise TypeError(
+        f"{name} must be a {enum_type.__name__} or its name, not {type(value).__name__}"
+    )
+
+
+def count(value: Optional[int], name: str) -> Optional[int]:
+    """A non-negative integer (``offset``, ``limit``) or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must not be negative")
+    return value
+
+
+def cash_request(
+    value: AmountLike,
+    number: str,
+    idempotency_key: Optional[str],
+    webhook_mode: Union["_native.WebhookMode", str, None],
+    validate: bool,
+) -> "_native.CashRequest":
+    """The generated ``CashRequest`` for a money call."""
+    if not isinstance(number, str):
+        raise TypeError(f"number must be a str, not {type(number).__name__}")
+    if idempotency_key is not None and not isinstance(idempotency_key, str):
+        raise TypeError(f"idempotency_key must be a str, not {type(idempotency_key).__name__}")
+    return _native.CashRequest(
+        amount=amount(value),
+        number=number,
+        idempotency_key=idempotency_key,
+        webhook_mode=choice(_native.WebhookMode, webhook_mode, "webhook_mode"),
+        validate=bool(validate),
+    )
+
+
+def transaction_filter(
+    *,
+    offset: Optional[int],
+    limit: Optional[int],
+    from_: Optional[_dt.datetime],
+    to: Optional[_dt.datetime],
+    kind: Union["_native.TransactionKind", str, None],
+    client: Optional[str],
+) -> "_native.TransactionFilter":
+    """The generated ``TransactionFilter``."""
+    return _native.TransactionFilter(
+        offset=count(offset, "offset"),
+        limit=count(limit, "limit"),
+        _from=instant(from_, "from_"),
+        to=instant(to, "to"),
+        kind=choice(_native.TransactionKind, kind, "kind"),
+        client=client,
+    )
+
+
+def event_filter(
+    *,
+    reference: Optional[str],
+    kind: Union["_native.TransactionKind", str, None],
+    client: Optional[str],
+    status: Union["_native.TransactionStatus", str, None],
+    offset: Optional[int],
+    limit: Optional[int],
+    from_: Optional[_dt.datetime],
+    to: Optional[_dt.datetime],
+) -> "_native.EventFilter":
+    """The generated ``EventFilter``."""
+    return _native.EventFilter(
+        reference=reference,
+        kind=choice(_native.TransactionKind, kind, "kind"),
+        client=client,
+        status=choice(_native.TransactionStatus, status, "status"),
+        offset=count(offset, "offset"),
+        limit=count(limit, "limit"),
+        _from=instant(from_, "from_"),
+        to=instant(to, "to"),
+    )

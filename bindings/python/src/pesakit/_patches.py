@@ -1,0 +1,79 @@
+"""Makes the generated types print the way Python users expect.
+
+* The generated ``PesakitError`` variants print their fields (``kind=..., summary=...``).
+  Here ``str(e)`` of every variant becomes ``e.summary``, the sentence the Rust core
+  wrote, and ``repr(e)`` names the variant and keeps every field, for logs and debuggers.
+* The generated records are dataclasses whose fields are set in a hand-written
+  ``__init__``, so their dataclass ``repr`` shows no field at all (``Transaction()``,
+  also inside lists). Their ``repr`` becomes their generated ``str``, which lists every
+  field. No record carries a secret.
+
+Only presentation changes: no value, field or behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import List, Type
+
+from . import _native
+
+_FIELDS = (
+    "kind",
+    "summary",
+    "status",
+    "gateway_message",
+    "gateway_code",
+    "body",
+    "retry_after_ms",
+    "idempotency_key",
+)
+
+
+def _str(self: BaseException) -> str:
+    summary = getattr(self, "summary", None)
+    if isinstance(summary, str):
+        return summary
+    return BaseException.__str__(self)
+
+
+def _repr(self: BaseException) -> str:
+    fields = ", ".join(f"{name}={getattr(self, name, None)!r}" for name in _FIELDS)
+    return f"PesakitError.{type(self).__name__}({fields})"
+
+
+def variants() -> List[Type[BaseException]]:
+    """Every variant class of the generated ``PesakitError``."""
+    return [
+        cls
+        for cls in vars(_native.PesakitError).values()
+        if isinstance(cls, type) and issubclass(cls, _native.PesakitError)
+    ]
+
+
+RECORDS = (
+    "CashRequest",
+    "Event",
+    "EventFilter",
+    "EventPage",
+    "PaypackOptions",
+    "Profile",
+    "Transaction",
+    "TransactionFilter",
+    "TransactionPage",
+)
+
+
+def install() -> None:
+    """Installs ``__str__``/``__repr__`` on ``PesakitError``, its variants and the records."""
+    _native.PesakitError.__str__ = _str  # type: ignore[method-assign]
+    _native.PesakitError.__repr__ = _repr  # type: ignore[method-assign]
+    for cls in variants():
+        cls.__str__ = _str  # type: ignore[method-assign]
+        cls.__repr__ = _repr  # type: ignore[method-assign]
+    for name in RECORDS:
+        record = getattr(_native, name)
+        if "__str__" in vars(record):
+            record.__repr__ = record.__str__
+
+
+install()

@@ -1,0 +1,495 @@
+"""Runs every conformance scenario (``tests/conformance/paypack/*.json``) through the
+Python package against a fresh emulator, as specified in ``tests/conformance/README.md``.
+
+``PESAKIT_REPO`` locates the repository; ``PESAKIT_CONFORMANCE_DIR`` may point at
+another directory of scenarios (to try new ones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import re
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+import pesakit
+from sandbox_helper import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, repo_root
+
+
+def scenario_dir() -> Path:
+    override = os.environ.get("PESAKIT_CONFORMANCE_DIR")
+    return Path(override) if override else repo_root() / "tests" / "conformance" / "paypack"
+
+
+SCENARIOS = sorted(scenario_dir().glob("*.json"))
+
+
+def test_scenarios_exist() -> None:
+    assert SCENARIOS, f"no conformance scenarios under {scenario_dir()}"
+
+
+class StepFailed(AssertionError):
+    """A step did not meet its expectation."""
+
+
+# -- the runner's own token store ---------------------------------------------------
+
+
+class MapStore(pesakit.TokenStore):
+    """A token store in memory, written in Python."""
+
+    def __init__(self) -> None:
+        self.tokens: Dict[str, pesakit.TokenSet] = {}
+        self._lock = threading.Lock()
+
+    def load(self, key: str) -> Optional[pesakit.TokenSet]:
+        with self._lock:
+            return self.tokens.get(key)
+
+    def save(self, key: str, tokens: pesakit.TokenSet) -> None:
+        with self._lock:
+            self.tokens[key] = tokens
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self.tokens.pop(key, None)
+
+
+# -- canonical forms ----------------------------------------------------------------
+
+
+def name_of(member: Any) -> str:
+    """``TransactionKind.CASH_IN`` → ``"cash_in"``."""
+    return str(member.name).lower()
+
+
+def amount(value: Optional[Decimal]) -> Optional[str]:
+    """A normalised decimal string: no trailing zeros, no exponent."""
+    if value is None:
+        return None
+    assert isinstance(value, Decimal), f"amounts are Decimal, got {type(value).__name__}"
+    return format(value.normalize(), "f")
+
+
+def canon_tx(t: pesakit.Transaction) -> Dict[str, Any]:
+    return {
+        "reference": t.reference,
+        "status": name_of(t.status),
+        "status_raw": t.status_raw,
+        "amount": amount(t.amount),
+        "fee": amount(t.fee),
+        "kind": name_of(t.kind),
+        "kind_raw": t.kind_raw,
+        "provider": t.provider,
+        "client": t.client,
+        "has_created_at": t.created_at is not None,
+        "has_processed_at": t.processed_at is not None,
+    }
+
+
+def canon_event(e: pesakit.Event) -> Dict[str, Any]:
+    return {"id": e.id, "kind": name_of(e.kind), "kind_raw": e.kind_raw, "transaction": canon_tx(e.transaction)}
+
+
+def canon_tx_page(p: pesakit.TransactionPage) -> Dict[str, Any]:
+    return {
+        "offset": p.offset, "limit": p.limit, "total": p.total, "count": len(p.transactions),
+        "cashin_total": amount(p.cashin_total), "cashout_total": amount(p.cashout_total),
+        "fee_total": amount(p.fee_total), "references": [t.reference for t in p.transactions],
+    }
+
+
+def canon_event_page(p: pesakit.EventPage) -> Dict[str, Any]:
+    return {
+        "offset": p.offset, "limit": p.limit, "total": p.total, "count": len(p.events),
+        "kinds": [name_of(e.kind) for e in p.events],
+    }
+
+
+def canon_profile(p: pesakit.Profile) -> Dict[str, Any]:
+    return {
+        "id": p.id, "name": p.name, "balance": amount(p.balance),
+        "mtn_balance": amount(p.mtn_balance), "airtel_balance": amount(p.airtel_balance),
+        "in_rate": amount(p.in_rate), "out_rate": amount(p.out_rate),
+    }
+
+
+def canon_error(e: pesakit.PesakitError) -> Dict[str, Any]:
+    return {
+        "kind": name_of(e.kind),
+        "status": e.status,
+        "gateway_message": e.gateway_message,
+        "has_body": e.body is not None,
+        "retry_after_ms": e.retry_after_ms,
+        "idempotency_key": e.idempotency_key,
+        "summary": str(e),
+    }
+
+
+# -- values -----------------------------------------------------------------------
+
+
+def resolve(value: Any, saved: Dict[str, Any]) -> Any:
+    """Replaces ``"$name.field"`` strings with saved values, recursively."""
+    if isinstance(value, str) and value.startswith("$"):
+        name, _, path = value[1:].partition(".")
+        if name not in saved:
+            raise StepFailed(f"{value}: nothing was saved as {name!r}")
+        result = saved[name]
+        for part in path.split(".") if path else []:
+            result = result[part]
+        return result
+    if isinstance(value, list):
+        return [resolve(v, saved) for v in value]
+    if isinstance(value, dict):
+        return {k: resolve(v, saved) for k, v in value.items()}
+    return value
+
+
+def match(expected: Any, actual: Any, path: str) -> None:
+    """``actual`` contains ``expected``: objects every expected key (missing = null),
+    lists the same length element-wise, numbers by value, the rest by equality."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            raise StepFailed(f"{path}: expected an object {expected}, got {actual!r}")
+        for key, value in expected.items():
+            if key == "summary_contains":
+                summary = actual.get("summary") or ""
+                if value not in summary:
+                    raise StepFailed(f"{path}.summary {summary!r} lacks {value!r}")
+                continue
+            match(value, actual.get(key), f"{path}.{key}")
+    elif isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            raise StepFailed(f"{path}: expected {expected!r}, got {actual!r}")
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            match(e, a, f"{path}[{i}]")
+    elif isinstance(expected, bool) or isinstance(actual, bool):
+        if type(expected) is not type(actual) or expected != actual:
+            raise StepFailed(f"{path}: expected {expected!r}, got {actual!r}")
+    elif isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+        if float(expected) != float(actual):
+            raise StepFailed(f"{path}: expected {expected!r}, got {actual!r}")
+    elif expected != actual:
+        raise StepFailed(f"{path}: expected {expected!r}, got {actual!r}")
+
+
+# -- the runner -------------------------------------------------------------------
+
+CLIENT_MS_OPTIONS = {
+    "request_timeout_ms": "request_timeout",
+    "connect_timeout_ms": "connect_timeout",
+    "initial_backoff_ms": "initial_backoff",
+    "max_backoff_ms": "max_backoff",
+    "max_retry_after_ms": "max_retry_after",
+    "refresh_skew_ms": "refresh_skew",
+    "poll_interval_ms": "poll_interval",
+}
+RUNNER_DEFAULTS = {"initial_backoff_ms": 10, "max_backoff_ms": 50, "poll_interval_ms": 20}
+
+
+class Runner:
+    """Runs one scenario's steps against one emulator."""
+
+    def __init__(self, sandbox: Sandbox, scenario: Dict[str, Any]) -> None:
+        self.sandbox = sandbox
+        self.store = MapStore()
+        self.overrides: Dict[str, Any] = dict(scenario.get("client") or {})
+        self.client: Optional[pesakit.PaypackClient] = None
+        self.saved: Dict[str, Any] = {}
+
+    # The client is created at its first use, so `seed_tokens` can fill the store first.
+    def sync_client(self) -> pesakit.PaypackClient:
+        if self.client is None:
+            o = {**RUNNER_DEFAULTS, **self.overrides}
+            options: Dict[str, Any] = {}
+            for key, value in o.items():
+                if key in CLIENT_MS_OPTIONS:
+                    options[CLIENT_MS_OPTIONS[key]] = dt.timedelta(milliseconds=value)
+                elif key == "max_retries":
+                    options["max_retries"] = value
+                elif key not in ("client_id", "client_secret"):
+                    raise StepFailed(f"unknown client option {key!r}")
+            self.client = pesakit.PaypackClient(
+                o.get("client_id", DEFAULT_CLIENT_ID),
+                o.get("client_secret", DEFAULT_CLIENT_SECRET),
+                base_url=self.sandbox.paypack_url,
+                allow_insecure_loopback=True,
+                token_store=self.store,
+                **options,
+            )
+        return self.client
+
+    def async_client(self) -> pesakit.AsyncPaypackClient:
+        # One client: the async face of the same token cache and connection pool.
+        return self.sync_client().as_async()
+
+    # -- call ---------------------------------------------------------------------
+
+    @staticmethod
+    def cash_args(args: Dict[str, Any]) -> Dict[str, Any]:
+        return dict(
+            amount=args["amount"], number=args["number"],
+            idempotency_key=args.get("idempotency_key"), webhook_mode=args.get("webhook_mode"),
+            validate=args.get("validate", True),
+        )
+
+    @staticmethod
+    def tx_filter(args: Dict[str, Any]) -> Dict[str, Any]:
+        return {k: args.get(k) for k in ("offset", "limit", "kind", "client")}
+
+    @staticmethod
+    def event_filter(args: Dict[str, Any]) -> Dict[str, Any]:
+        return {k: args.get(k) for k in ("reference", "kind", "client", "status", "offset", "limit")}
+
+    @staticmethod
+    def pager_result(ids: List[str]) -> Dict[str, Any]:
+        return {"count": len(ids), "unique": len(set(ids))}
+
+    async def call_async(self, name: str, args: Dict[str, Any]) -> Dict[str, Any]:
+        c = self.async_client()
+        if name == "authorize":
+            return {"expires_in_future": await c.authorize() > dt.datetime.now(dt.timezone.utc)}
+        if name == "profile":
+            return canon_profile(await c.profile())
+        if name == "cashin":
+            return canon_tx(await c.cashin(**self.cash_args(args)))
+        if name == "cashout":
+            return canon_tx(await c.cashout(**self.cash_args(args)))
+        if name == "find":
+            return canon_tx(await c.find(args["reference"]))
+        if name == "wait_for_completion":
+            timeout = dt.timedelta(milliseconds=args["timeout_ms"])
+            return canon_tx(await c.wait_for_completion(args["reference"], timeout))
+        if name == "list_transactions":
+            return canon_tx_page(await c.list_transactions(**self.tx_filter(args)))
+        if name == "list_events":
+            return canon_event_page(await c.list_events(**self.event_filter(args)))
+        if name == "transactions":
+            return self.pager_result([t.reference async for t in c.transactions(**self.tx_filter(args))])
+        if name == "events":
+            return self.pager_result([e.id async for e in c.events(**self.event_filter(args))])
+        raise StepFailed(f"unknown call {name!r}")
+
+    def call_blocking(self, name: str, args: Dict[str, Any]) -> Dict[str, Any]:
+        c = self.sync_client()
+        if name == "authorize":
+            return {"expires_in_future": c.authorize() > dt.datetime.now(dt.timezone.utc)}
+        if name == "profile":
+            return canon_profile(c.profile())
+        if name == "cashin":
+            return canon_tx(c.cashin(**self.cash_args(args)))
+        if name == "cashout":
+            return canon_tx(c.cashout(**self.cash_args(args)))
+        if name == "find":
+            return canon_tx(c.find(args["reference"]))
+        if name == "wait_for_completion":
+            return canon_tx(c.wait_for_completion(args["reference"], dt.timedelta(milliseconds=args["timeout_ms"])))
+        if name == "list_transactions":
+            return canon_tx_page(c.list_transactions(**self.tx_filter(args)))
+        if name == "list_events":
+            return canon_event_page(c.list_events(**self.event_filter(args)))
+        if name == "transactions":
+            return self.pager_result([t.reference for t in c.transactions(**self.tx_filter(args))])
+        if name == "events":
+            return self.pager_result([e.id for e in c.events(**self.event_filter(args))])
+        raise StepFailed(f"unknown call {name!r}")
+
+    async def outcome(self, step: Dict[str, Any], name: str, args: Dict[str, Any]) -> Any:
+        """The canonical result, or the PesakitError raised."""
+        try:
+            if step.get("blocking"):
+                return self.call_blocking(name, args)
+            return await self.call_async(name, args)
+        except pesakit.PesakitError as e:
+            return e
+
+    def check(self, step: Dict[str, Any], outcome: Any) -> None:
+        expect = resolve(step["expect"], self.saved) if "expect" in step else None
+        expect_error = resolve(step["expect_error"], self.saved) if "expect_error" in step else None
+        if isinstance(outcome, pesakit.PesakitError):
+            if expect_error is None:
+                raise StepFailed(f"unexpected error: {outcome!r}")
+            match(expect_error, canon_error(outcome), "error")
+            return
+        if expect_error is not None:
+            raise StepFailed(f"expected an error, got {outcome}")
+        if expect is not None:
+            match(expect, outcome, "result")
+        if "save" in step:
+            self.saved[step["save"]] = outcome
+
+    async def step_call(self, step: Dict[str, Any]) -> None:
+        name = step["call"]
+        args = resolve(step.get("args") or {}, self.saved)
+        concurrency = int(step.get("concurrency", 1))
+        if concurrency > 1:
+            self.sync_client()
+            outcomes = await asyncio.gather(*[self.outcome(step, name, args) for _ in range(concurrency)])
+            for outcome in outcomes:
+                self.check(step, outcome)
+            return
+        outcome: Any = None
+        for _ in range(int(step.get("repeat", 1))):
+            outcome = await self.outcome(step, name, args)
+        self.check(step, outcome)
+
+    # -- control ------------------------------------------------------------------
+
+    def step_control(self, step: Dict[str, Any]) -> None:
+        step = resolve(step, self.saved)
+        kind = step["control"]
+        box = self.sandbox
+        if kind == "settle":
+            box.settle(step["reference"], step.get("status"))
+        elif kind == "fault":
+            box.control("POST", "/_sandbox/faults", step["fault"])
+        elif kind == "clear_faults":
+            box.clear_faults()
+        elif kind == "clear_requests":
+            box.clear_requests()
+        elif kind == "expire_tokens":
+            box.expire_tokens(step["which"])
+        elif kind == "revoke_tokens":
+            box.revoke_tokens(step["which"])
+        elif kind == "config":
+            box.control("POST", "/_sandbox/paypack/config", step["config"])
+        elif kind == "seed_tokens":
+            answer = box.raw_authorize()
+            now = int(time.time())
+            utc = dt.timezone.utc
+            tokens = pesakit.TokenSet(
+                answer["access"],
+                dt.datetime.fromtimestamp(now + int(step["expires_in_secs"]), utc),
+                refresh_token=answer["refresh"],
+                obtained_at=dt.datetime.fromtimestamp(now - 900, utc),
+            )
+            self.store.save(f"paypack|{box.paypack_url}|{DEFAULT_CLIENT_ID}", tokens)
+            box.clear_requests()
+        else:
+            raise StepFailed(f"unknown control {kind!r}")
+
+    # -- assert -------------------------------------------------------------------
+
+    def step_assert(self, step: Dict[str, Any]) -> None:
+        step = resolve(step, self.saved)
+        kind = step["assert"]
+        if kind == "ledger":
+            count = len(self.sandbox.ledger()["transactions"])
+            if count != step["count"]:
+                raise StepFailed(f"ledger: expected {step['count']} transactions, got {count}")
+            return
+        prefix = "/paypack/api" + step["path"]
+        selected = [
+            r for r in self.sandbox.requests()
+            if r["method"].upper() == step["method"].upper() and r["path"].startswith(prefix)
+        ]
+        if kind == "requests":
+            if len(selected) != step["count"]:
+                raise StepFailed(
+                    f"{step['method']} {step['path']} requests: expected {step['count']}, got {len(selected)}"
+                )
+        elif kind == "statuses":
+            match(step["equals"], [r["status"] for r in selected], "statuses")
+        elif kind == "header":
+            index = step["index"]
+            header = step["header"].lower()
+            if index >= len(selected):
+                raise StepFailed(f"no request {index} among {len(selected)} {step['method']} {step['path']}")
+            headers = {k.lower(): v for k, v in selected[index]["headers"].items()}
+            value = headers.get(header)
+            if value is None:
+                raise StepFailed(f"no header {header} on request {index}")
+            if "equals" in step and value != step["equals"]:
+                raise StepFailed(f"header {header}: expected {step['equals']!r}, got {value!r}")
+            if "matches" in step and not re.search(step["matches"], value):
+                raise StepFailed(f"header {header} = {value!r} does not match {step['matches']!r}")
+        else:
+            raise StepFailed(f"unknown assert {kind!r}")
+
+    # -- webhook ------------------------------------------------------------------
+
+    def step_webhook(self, step: Dict[str, Any]) -> None:
+        w = step["webhook"]
+        verifier = pesakit.PaypackWebhookVerifier(w["secret"])
+        if "body_text" in w:
+            body = w["body_text"].encode()
+        else:
+            body = json.dumps(w["body"], separators=(",", ":"), ensure_ascii=False).encode()
+        signature: Optional[str] = verifier.sign(body)
+        mode = w["signature"]
+        if mode == "valid":
+            pass
+        elif mode == "tamper_body":
+            if "tamper" in w:
+                body = body.replace(w["tamper"].encode(), w["tamper_with"].encode(), 1)
+            else:
+                at = body.index(b'"amount":') + len(b'"amount":')
+                digit = next(i for i in range(at, len(body)) if chr(body[i]).isdigit())
+                new = b"0" if body[digit:digit + 1] == b"9" else bytes([body[digit] + 1])
+                body = body[:digit] + new + body[digit + 1:]
+        elif mode == "tamper_signature":
+            assert signature is not None
+            signature = ("B" if signature[0] == "A" else "A") + signature[1:]
+        elif mode == "missing":
+            signature = None
+        elif mode == "wrong_secret":
+            signature = pesakit.PaypackWebhookVerifier("not-the-secret").sign(body)
+        else:
+            raise StepFailed(f"unknown signature mode {mode!r}")
+        try:
+            outcome: Any = canon_event(verifier.verify_and_parse(body, signature))
+        except pesakit.PesakitError as e:
+            outcome = e
+        self.check(step, outcome)
+
+    # -- scenario -----------------------------------------------------------------
+
+    async def run(self, steps: List[Dict[str, Any]]) -> None:
+        for i, step in enumerate(steps):
+            kinds = [k for k in ("call", "control", "assert", "webhook", "new_client") if k in step]
+            try:
+                if len(kinds) != 1:
+                    raise StepFailed(f"a step has exactly one of call/control/assert/webhook/new_client, not {kinds}")
+                if "call" in step:
+                    await self.step_call(step)
+                elif "control" in step:
+                    self.step_control(step)
+                elif "assert" in step:
+                    self.step_assert(step)
+                elif "webhook" in step:
+                    self.step_webhook(step)
+                else:
+                    if self.client is not None:
+                        self.client.close()
+                    self.client = None
+            except StepFailed as e:
+                raise StepFailed(f"step {i} {json.dumps(step)}: {e}") from None
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario(path: Path) -> None:
+    scenario = json.loads(path.read_text())
+    sandbox = Sandbox()
+    try:
+        if "sandbox" in scenario:
+            sandbox.control("POST", "/_sandbox/paypack/config", scenario["sandbox"])
+        runner = Runner(sandbox, scenario)
+        try:
+            asyncio.run(runner.run(scenario["steps"]))
+        finally:
+            runner.close()
+    finally:
+        sandbox.close()
