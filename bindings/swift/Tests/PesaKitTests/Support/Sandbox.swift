@@ -1,0 +1,330 @@
+#if os(macOS) || os(Linux)
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import PesaKit
+
+/// Where the tests find the repository and the emulator: `PESAKIT_REPO` and
+/// `PESAKIT_SANDBOX_BIN` (set by `scripts/test-swift`), else the checkout this file is in
+/// and its `target/debug/pesakit-sandbox`.
+enum TestEnvironment {
+    static var repository: URL {
+        if let path = ProcessInfo.processInfo.environment["PESAKIT_REPO"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        // <repo>/bindings/swift/Tests/PesaKitTests/Support/Sandbox.swift
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0 ..< 6 {
+            url.deleteLastPathComponent()
+        }
+        return url
+    }
+
+    static var sandboxBinary: String {
+        if let path = ProcessInfo.processInfo.environment["PESAKIT_SANDBOX_BIN"], !path.isEmpty {
+            return path
+        }
+        let targetDirectory = ProcessInfo.processInfo.environment["CARGO_TARGET_DIR"]
+            .map { URL(fileURLWithPath: $0, relativeTo: repository) }
+            ?? repository.appendingPathComponent("target")
+        return targetDirectory.appendingPathComponent("debug/pesakit-sandbox").path
+    }
+}
+
+struct SandboxError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// One `pesakit-sandbox` process on a free port, and a client for its control API.
+final class SandboxProcess: @unchecked Sendable {
+    static let defaultClientID = "demo-client-id"
+    static let defaultClientSecret = "demo-client-secret"
+    static let defaultWebhookSecret = "demo-webhook-secret"
+
+    private let process: Process
+    /// `http://127.0.0.1:PORT`
+    let baseURL: String
+    private let session: URLSession
+
+    /// The Paypack API base URL: `http://127.0.0.1:PORT/paypack/api`.
+    var paypackBaseURL: String { baseURL + "/paypack/api" }
+
+    /// Starts the emulator with `--port 0 --settle-after-ms N` (0: transactions settle only
+    /// through the control API) and reads its address from the first line it prints.
+    init(settleAfterMs: Int = 0, arguments: [String] = []) throws {
+        let binary = TestEnvironment.sandboxBinary
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw SandboxError(description:
+                "the emulator \(binary) does not exist: build it with `cargo build -p pesakit-sandbox` "
+                + "and set PESAKIT_SANDBOX_BIN (scripts/test-swift does both)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["--port", "0", "--settle-after-ms", String(settleAfterMs)] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+
+        var buffer = Data()
+        let newline = UInt8(ascii: "\n")
+        while !buffer.contains(newline) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty {
+                process.terminate()
+                throw SandboxError(description: "pesakit-sandbox exited before printing its address")
+            }
+            buffer.append(chunk)
+        }
+        let line = String(decoding: buffer.prefix(while: { $0 != newline }), as: UTF8.self)
+        let prefix = "pesakit-sandbox listening on "
+        guard line.hasPrefix(prefix) else {
+            process.terminate()
+            throw SandboxError(description: "unexpected first line from pesakit-sandbox: \(line)")
+        }
+        self.process = process
+        self.baseURL = String(line.dropFirst(prefix.count)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.connectionProxyDictionary = [:]
+        self.session = URLSession(configuration: configuration)
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// Stops the emulator (SIGTERM) and waits for it.
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    // MARK: HTTP
+
+    /// Sends `method path` (relative to the emulator's base URL) with an optional JSON body.
+    func send(_ method: String, _ path: String, json body: JSON? = nil) async throws -> (status: Int, body: Data) {
+        guard let url = URL(string: baseURL + path) else {
+            throw SandboxError(description: "not a URL: \(baseURL + path)")
+        }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        if let body {
+            request.httpBody = Data(body.compact.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            let task = session.dataTask(with: request) { data, response, error in
+                if let error {
+                    continuation.resume(throwing: error)
+                    return
+                }
+                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                continuation.resume(returning: (status, data ?? Data()))
+            }
+            task.resume()
+        }
+    }
+
+    /// A control-API call that must succeed (2xx); returns its JSON answer.
+    @discardableResult
+    func control(_ method: String, _ path: String, json body: JSON? = nil) async throws -> JSON {
+        let (status, data) = try await send(method, path, json: body)
+        let text = String(decoding: data, as: UTF8.self)
+        guard (200 ..< 300).contains(status) else {
+            throw SandboxError(description: "\(method) \(path) answered \(status): \(text)")
+        }
+        return try data.isEmpty ? .null : JSON.parse(data)
+    }
+
+    /// The request log, oldest first.
+    func requests() async throws -> [JSON] {
+        try await control("GET", "/_sandbox/requests").arrayValue ?? []
+    }
+
+    func clearRequests() async throws {
+        try await control("DELETE", "/_sandbox/requests")
+    }
+
+    /// The logged requests with this method whose path starts with
+    /// `/paypack/api` + `path`.
+    func requests(method: String?, path: String) async throws -> [JSON] {
+        let prefix = "/paypack/api" + path
+        return try await requests().filter { entry in
+            let methodMatches = method.map { entry["method"]?.stringValue?.uppercased() == $0.uppercased() } ?? true
+            return methodMatches && (entry["path"]?.stringValue?.hasPrefix(prefix) ?? false)
+        }
+    }
+
+    func count(_ method: String, _ path: String) async throws -> Int {
+        try await requests(method: method, path: path).count
+    }
+
+    func settle(_ reference: String, status: String) async throws {
+        try await control("POST", "/_sandbox/paypack/transactions/\(Self.pathSegment(reference))/settle",
+                          json: .object([("status", .string(status))]))
+    }
+
+    func fault(_ fault: JSON) async throws {
+        try await control("POST", "/_sandbox/faults", json: fault)
+    }
+
+    /// Authorizes with raw HTTP, as a gateway user would: the real access and refresh tokens.
+    func rawTokens(
+        clientID: String = SandboxProcess.defaultClientID,
+        clientSecret: String = SandboxProcess.defaultClientSecret
+    ) async throws -> (access: String, refresh: String) {
+        let body = JSON.object([("client_id", .string(clientID)), ("client_secret", .string(clientSecret))])
+        let (status, data) = try await send("POST", "/paypack/api/auth/agents/authorize", json: body)
+        guard status == 200 else {
+            throw SandboxError(description: "raw authorize answered \(status): \(String(decoding: data, as: UTF8.self))")
+        }
+        let answer = try JSON.parse(data)
+        guard let access = answer["access"]?.stringValue, let refresh = answer["refresh"]?.stringValue else {
+            throw SandboxError(description: "raw authorize answered without tokens")
+        }
+        return (access, refresh)
+    }
+
+    /// The key a Paypack client stores its tokens under: `paypack|{base url}|{client id}`.
+    func tokenStoreKey(clientID: String = SandboxProcess.defaultClientID) -> String {
+        "paypack|\(paypackBaseURL)|\(clientID)"
+    }
+
+    static func pathSegment(_ text: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    // MARK: Clients
+
+    /// Options pointing at this emulator, with fast retries and polling for tests.
+    func options(requestTimeoutMs: UInt64 = 30_000) -> PaypackOptions {
+        PaypackOptions(
+            baseUrl: paypackBaseURL,
+            allowInsecureLoopback: true,
+            requestTimeoutMs: requestTimeoutMs,
+            initialBackoffMs: 10,
+            maxBackoffMs: 50,
+            pollIntervalMs: 20
+        )
+    }
+
+    /// A client of the emulator's default application.
+    func client(
+        clientID: String = SandboxProcess.defaultClientID,
+        clientSecret: String = SandboxProcess.defaultClientSecret,
+        tokenStore: TokenStore? = nil,
+        logger: PesaKit.Logger? = nil,
+        requestTimeoutMs: UInt64 = 30_000
+    ) throws -> PaypackClient {
+        try PaypackClient(
+            clientId: clientID,
+            clientSecret: clientSecret,
+            options: options(requestTimeoutMs: requestTimeoutMs),
+            tokenStore: tokenStore,
+            logger: logger
+        )
+    }
+}
+
+// MARK: - Test doubles implemented in Swift
+
+/// A `TokenStore` in memory, as the conformance README asks of every runner.
+final class MemoryTokenStore: TokenStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var saved: [String: TokenSet] = [:]
+
+    func load(key: String) throws -> TokenSet? {
+        lock.lock()
+        defer { lock.unlock() }
+        return saved[key]
+    }
+
+    func save(key: String, tokens: TokenSet) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        saved[key] = tokens
+    }
+
+    func clear(key: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        saved[key] = nil
+    }
+}
+
+/// A `TokenStore` that persists each token set as the JSON string `TokenSet.toJson()` gives,
+/// the way a Keychain-backed store keeps one secret item per account, and counts its calls.
+final class SerializingTokenStore: TokenStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String: String] = [:]
+    private(set) var loads = 0
+    private(set) var saves = 0
+
+    func load(key: String) throws -> TokenSet? {
+        lock.lock()
+        defer { lock.unlock() }
+        loads += 1
+        return try items[key].map { try TokenSet.fromJson(json: $0) }
+    }
+
+    func save(key: String, tokens: TokenSet) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        saves += 1
+        items[key] = tokens.toJson()
+    }
+
+    func clear(key: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        items[key] = nil
+    }
+
+    var keys: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return Array(items.keys)
+    }
+
+    var storedJSON: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return Array(items.values)
+    }
+}
+
+/// A `Logger` that keeps every line.
+final class CapturingLogger: PesaKit.Logger, @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+
+    func log(level: LogLevel, message: String) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        lines.append("\(level): \(message)")
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Runs a blocking call on a thread of its own, away from Swift concurrency's pool.
+func onBackgroundThread<T>(_ body: @escaping () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            do {
+                continuation.resume(returning: try body())
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+}
+#endif
