@@ -35,6 +35,7 @@ async fn cashin_then_processed() {
     assert_eq!(tx.kind, TransactionKind::CashIn);
     assert_eq!(tx.amount, Amount::from(1000));
     assert_eq!(tx.provider.as_deref(), Some("mtn"));
+    assert_eq!(tx.client.as_deref(), Some("0788123456"));
     assert!(tx.created_at.is_some());
 
     // The number went out normalised, the amount as a JSON number.

@@ -204,9 +204,10 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for PesakitError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         PesakitError::simple(
             ErrorKind::TokenStore,
+            // The reason may be a whole stack trace: its first line names the exception.
             format!(
                 "a callback implemented in the host language failed: {}",
-                e.reason
+                e.reason.lines().next().unwrap_or("").trim()
             ),
         )
     }

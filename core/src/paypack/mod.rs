@@ -585,12 +585,15 @@ impl Client {
         call.idempotency_key = Some(&key);
         let answer = self.send_authed(call).await?;
         let what = format!("Paypack {operation}");
-        decode::<WireTransaction>(&what, &answer.body, false)
+        let mut tx = decode::<WireTransaction>(&what, &answer.body, false)
             .and_then(|w| {
                 w.into_model()
                     .map_err(|p| Error::decode(format!("{what}: {p}")))
             })
-            .map_err(|e| e.with_idempotency_key(&key))
+            .map_err(|e| e.with_idempotency_key(&key))?;
+        // The answer does not echo the number; it is the one just sent.
+        tx.client.get_or_insert(number);
+        Ok(tx)
     }
 
     /// The processed transaction `reference`. Paypack answers 404 — an error of kind

@@ -1,0 +1,558 @@
+package io.pesakit
+
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.runBlocking
+import kotlinx.serialization.json.Json
+import kotlinx.serialization.json.JsonArray
+import kotlinx.serialization.json.JsonElement
+import kotlinx.serialization.json.JsonNull
+import kotlinx.serialization.json.JsonObject
+import kotlinx.serialization.json.JsonPrimitive
+import kotlinx.serialization.json.booleanOrNull
+import kotlinx.serialization.json.buildJsonArray
+import kotlinx.serialization.json.buildJsonObject
+import kotlinx.serialization.json.jsonArray
+import kotlinx.serialization.json.jsonObject
+import kotlinx.serialization.json.jsonPrimitive
+import kotlinx.serialization.json.longOrNull
+import kotlinx.serialization.json.put
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.DynamicTest
+import org.junit.jupiter.api.TestFactory
+import java.io.File
+import java.math.BigDecimal
+import java.time.Instant
+
+/**
+ * Runs every conformance scenario (the `.json` files of `tests/conformance/paypack`) against a fresh
+ * emulator, as `tests/conformance/README.md` specifies. `PESAKIT_CONFORMANCE_DIR` points
+ * the runner at another directory of scenarios.
+ */
+class ConformanceTest {
+    @TestFactory
+    fun paypack(): List<DynamicTest> {
+        val dir = System.getenv("PESAKIT_CONFORMANCE_DIR")?.takeIf { it.isNotBlank() }?.let(::File)
+            ?: File(repoRoot, "tests/conformance/paypack")
+        val files = dir.listFiles { f -> f.isFile && f.name.endsWith(".json") }.orEmpty().sortedBy { it.name }
+        assertTrue(files.isNotEmpty(), "no conformance scenarios found in $dir")
+        return files.map { file ->
+            DynamicTest.dynamicTest(file.nameWithoutExtension) { ScenarioRunner(file).run() }
+        }
+    }
+}
+
+/** Thrown when a scenario step does not hold; carries the step for the report. */
+class ScenarioFailure(message: String, cause: Throwable? = null) : AssertionError(message, cause)
+
+class ScenarioRunner(private val file: File) {
+    private val scenario: JsonObject = Json.parseToJsonElement(file.readText()).jsonObject
+    private val saved = mutableMapOf<String, JsonElement>()
+    private val store = MapTokenStore()
+    private lateinit var sandbox: Sandbox
+    private var client: PaypackClient? = null
+
+    private val clientConfig: JsonObject = scenario["client"]?.jsonObject ?: JsonObject(emptyMap())
+    private val clientId: String get() = clientConfig["client_id"]?.jsonPrimitive?.content ?: DEFAULT_CLIENT_ID
+    private val clientSecret: String get() = clientConfig["client_secret"]?.jsonPrimitive?.content ?: DEFAULT_CLIENT_SECRET
+
+    fun run() {
+        val steps = scenario["steps"]?.jsonArray ?: throw ScenarioFailure("${file.name}: no \"steps\"")
+        Sandbox.start().use { sb ->
+            sandbox = sb
+            scenario["sandbox"]?.let { sb.control("POST", "/_sandbox/paypack/config", it) }
+            client = newClient()
+            try {
+                runBlocking {
+                    steps.forEachIndexed { i, raw ->
+                        val step = raw.jsonObject
+                        try {
+                            runStep(step)
+                        } catch (e: Throwable) {
+                            throw ScenarioFailure("${file.name}: step ${i + 1} $step failed: ${e.message}", e)
+                        }
+                    }
+                }
+            } finally {
+                client?.close()
+            }
+        }
+    }
+
+    // ---- client ----------------------------------------------------------------------
+
+    private fun newClient(): PaypackClient {
+        val options = PaypackOptions(
+            baseUrl = sandbox.paypackBaseUrl,
+            allowInsecureLoopback = true,
+            initialBackoffMs = 10u,
+            maxBackoffMs = 50u,
+            pollIntervalMs = 20u,
+        )
+        for ((key, value) in clientConfig) {
+            val v = value.jsonPrimitive
+            when (key) {
+                "client_id", "client_secret" -> {}
+                "base_url" -> options.baseUrl = v.content
+                "allow_insecure_loopback" -> options.allowInsecureLoopback = v.booleanOrNull ?: fail("$key must be a boolean")
+                "webhook_mode" -> options.webhookMode = webhookMode(v.content)
+                "connect_timeout_ms" -> options.connectTimeoutMs = v.uLong(key)
+                "request_timeout_ms" -> options.requestTimeoutMs = v.uLong(key)
+                "max_retries" -> options.maxRetries = v.uLong(key).toUInt()
+                "initial_backoff_ms" -> options.initialBackoffMs = v.uLong(key)
+                "max_backoff_ms" -> options.maxBackoffMs = v.uLong(key)
+                "max_retry_after_ms" -> options.maxRetryAfterMs = v.uLong(key)
+                "refresh_skew_ms" -> options.refreshSkewMs = v.uLong(key)
+                "poll_interval_ms" -> options.pollIntervalMs = v.uLong(key)
+                else -> fail("unknown client option \"$key\"")
+            }
+        }
+        return PaypackClient(clientId, clientSecret, options, store)
+    }
+
+    // ---- steps -----------------------------------------------------------------------
+
+    private suspend fun runStep(rawStep: JsonObject) {
+        val step = resolve(rawStep) as JsonObject
+        val kinds = listOf("call", "control", "assert", "webhook", "new_client").filter { it in step }
+        if (kinds.size != 1) fail("a step needs exactly one of call/control/assert/webhook/new_client, found $kinds")
+        // Unknown keys fail loudly: a runner that silently ignored one would pass a scenario it did not run.
+        val unknown = step.keys - STEP_KEYS.getValue(kinds.single()) - COMMENT_KEYS
+        if (unknown.isNotEmpty()) fail("unknown keys $unknown in a ${kinds.single()} step")
+        when (kinds.single()) {
+            "call" -> runCall(step)
+            "control" -> runControl(step)
+            "assert" -> runAssert(step)
+            "webhook" -> runWebhook(step)
+            "new_client" -> {
+                client?.close()
+                client = newClient()
+            }
+        }
+    }
+
+    private suspend fun runCall(step: JsonObject) {
+        val name = step.string("call")
+        val args = step["args"]?.jsonObject ?: JsonObject(emptyMap())
+        val blocking = step["blocking"]?.jsonPrimitive?.booleanOrNull ?: false
+        val concurrency = step["concurrency"]?.jsonPrimitive?.longOrNull?.toInt() ?: 1
+        val c = client ?: fail("no client")
+        // `repeat` (used by the scenarios, not yet in the README): the call N times, one after another.
+        val repeat = step["repeat"]?.jsonPrimitive?.longOrNull?.toInt() ?: 1
+        val outcomes: List<Result<JsonElement>> = if (concurrency <= 1) {
+            (1..repeat).map { outcome { invoke(c, name, args, blocking) } }
+        } else coroutineScope {
+            // Async calls run concurrently on this thread; blocking ones each get a thread.
+            (1..concurrency).map {
+                if (blocking) async(Dispatchers.IO) { outcome { invoke(c, name, args, true) } }
+                else async { outcome { invoke(c, name, args, false) } }
+            }.awaitAll()
+        }
+        outcomes.forEachIndexed { i, o -> check(step, o, if (outcomes.size > 1) "call ${i + 1} of ${outcomes.size}: " else "") }
+        step["save"]?.let { saved[it.jsonPrimitive.content] = outcomes.first().getOrThrow() }
+    }
+
+    private suspend fun invoke(c: PaypackClient, name: String, args: JsonObject, blocking: Boolean): JsonElement =
+        when (name) {
+            "authorize" -> {
+                val expires = if (blocking) c.authorizeBlocking() else c.authorize()
+                buildJsonObject { put("expires_in_future", expires.isAfter(Instant.now())) }
+            }
+            "profile" -> canonicalProfile(if (blocking) c.profileBlocking() else c.profile())
+            "cashin" -> cashRequest(args).let { canonical(if (blocking) c.cashinBlocking(it) else c.cashin(it)) }
+            "cashout" -> cashRequest(args).let { canonical(if (blocking) c.cashoutBlocking(it) else c.cashout(it)) }
+            "find" -> args.string("reference").let { canonical(if (blocking) c.findBlocking(it) else c.find(it)) }
+            "wait_for_completion" -> {
+                val reference = args.string("reference")
+                val timeout = args["timeout_ms"]?.jsonPrimitive?.uLong("timeout_ms") ?: 10_000u
+                canonical(if (blocking) c.waitForCompletionBlocking(reference, timeout) else c.waitForCompletion(reference, timeout))
+            }
+            "list_transactions" -> transactionFilter(args).let {
+                canonical(if (blocking) c.listTransactionsBlocking(it) else c.listTransactions(it))
+            }
+            "list_events" -> eventFilter(args).let { canonical(if (blocking) c.listEventsBlocking(it) else c.listEvents(it)) }
+            "transactions" -> {
+                val filter = transactionFilter(args)
+                val refs = if (blocking) c.transactionsSequence(filter).map { it.reference }.toList()
+                else c.transactionsFlow(filter).toList().map { it.reference }
+                pager(refs)
+            }
+            "events" -> {
+                val filter = eventFilter(args)
+                val ids = if (blocking) c.eventsSequence(filter).map { it.id }.toList()
+                else c.eventsFlow(filter).toList().map { it.id }
+                pager(ids)
+            }
+            else -> fail("unknown call \"$name\"")
+        }
+
+    private fun pager(ids: List<String>) = buildJsonObject {
+        put("count", ids.size)
+        put("unique", ids.toSet().size)
+    }
+
+    private fun cashRequest(args: JsonObject) = CashRequest(
+        amount = BigDecimal(args.string("amount")),
+        number = args.string("number"),
+        idempotencyKey = args.optString("idempotency_key"),
+        webhookMode = args.optString("webhook_mode")?.let(::webhookMode),
+        validate = args["validate"]?.jsonPrimitive?.booleanOrNull ?: true,
+    )
+
+    private fun transactionFilter(args: JsonObject): TransactionFilter {
+        val filter = TransactionFilter()
+        for ((key, value) in args) {
+            val v = value.jsonPrimitive
+            when (key) {
+                "offset" -> filter.offset = v.uLong(key)
+                "limit" -> filter.limit = v.uLong(key)
+                "kind" -> filter.kind = transactionKind(v.content)
+                "client" -> filter.client = v.content
+                "from" -> filter.from = Instant.parse(v.content)
+                "to" -> filter.to = Instant.parse(v.content)
+                else -> fail("unknown transaction filter \"$key\"")
+            }
+        }
+        return filter
+    }
+
+    private fun eventFilter(args: JsonObject): EventFilter {
+        val filter = EventFilter()
+        for ((key, value) in args) {
+            val v = value.jsonPrimitive
+            when (key) {
+                "reference" -> filter.reference = v.content
+                "kind" -> filter.kind = transactionKind(v.content)
+                "client" -> filter.client = v.content
+                "status" -> filter.status = transactionStatus(v.content)
+                "offset" -> filter.offset = v.uLong(key)
+                "limit" -> filter.limit = v.uLong(key)
+                "from" -> filter.from = Instant.parse(v.content)
+                "to" -> filter.to = Instant.parse(v.content)
+                else -> fail("unknown event filter \"$key\"")
+            }
+        }
+        return filter
+    }
+
+    private fun runControl(step: JsonObject) {
+        when (val name = step.string("control")) {
+            "settle" -> sandbox.control(
+                "POST", "/_sandbox/paypack/transactions/${step.string("reference")}/settle",
+                buildJsonObject { step.optString("status")?.let { put("status", it) } },
+            )
+            "fault" -> sandbox.control("POST", "/_sandbox/faults", step["fault"] ?: fail("fault needs \"fault\""))
+            "clear_faults" -> sandbox.control("DELETE", "/_sandbox/faults")
+            "clear_requests" -> sandbox.control("DELETE", "/_sandbox/requests")
+            "expire_tokens", "revoke_tokens" -> sandbox.control(
+                "POST", "/_sandbox/paypack/tokens/${name.removeSuffix("_tokens")}",
+                buildJsonObject { step.optString("which")?.let { put("which", it) } },
+            )
+            "config" -> sandbox.control("POST", "/_sandbox/paypack/config", step["config"] ?: fail("config needs \"config\""))
+            "seed_tokens" -> seedTokens(step["expires_in_secs"]?.jsonPrimitive?.longOrNull ?: fail("seed_tokens needs expires_in_secs"))
+            else -> fail("unknown control \"$name\"")
+        }
+    }
+
+    /** Authorizes with raw HTTP and saves the real tokens into the runner's store. */
+    private fun seedTokens(expiresInSecs: Long) {
+        val reply = sandbox.request("POST", "/paypack/api/auth/agents/authorize", buildJsonObject {
+            put("client_id", clientId)
+            put("client_secret", clientSecret)
+        })
+        if (reply.status != 200) fail("raw authorize answered ${reply.status}: ${reply.text}")
+        val answer = reply.json.jsonObject
+        val now = Instant.now()
+        val tokens = TokenSet(
+            accessToken = answer.string("access"),
+            expiresAt = now.plusSeconds(expiresInSecs),
+            refreshToken = answer.optString("refresh"),
+            refreshExpiresAt = null,
+            obtainedAt = now.minusSeconds(900),
+        )
+        store.save("paypack|${sandbox.paypackBaseUrl}|$clientId", tokens)
+        sandbox.clearRequests()
+    }
+
+    private fun runAssert(step: JsonObject) {
+        when (val name = step.string("assert")) {
+            "requests" -> {
+                val matching = logged(step)
+                val want = step.long("count")
+                if (matching.size.toLong() != want) {
+                    fail("expected $want ${describe(step)} requests, the emulator logged ${matching.size}: " +
+                        sandbox.requests().joinToString { "${it.string("method")} ${it.string("path")}" })
+                }
+            }
+            "ledger" -> {
+                val count = sandbox.ledger()["transactions"]!!.jsonArray.size
+                if (count.toLong() != step.long("count")) fail("expected ${step.long("count")} transactions in the ledger, found $count")
+            }
+            "header" -> {
+                val matching = logged(step)
+                val index = step["index"]?.jsonPrimitive?.longOrNull?.toInt() ?: 0
+                val request = matching.getOrNull(index)
+                    ?: fail("no request #$index among ${matching.size} ${describe(step)} requests")
+                val wanted = step.string("header").lowercase()
+                val headers = request["headers"]?.jsonObject ?: JsonObject(emptyMap())
+                val value = headers.entries.firstOrNull { it.key.lowercase() == wanted }?.value?.jsonPrimitive?.content
+                when {
+                    "equals" in step -> {
+                        val expected = (step["equals"] as? JsonPrimitive)?.takeIf { it !is JsonNull }?.content
+                        if (value != expected) fail("header $wanted of ${describe(step)} #$index is $value, expected $expected")
+                    }
+                    "matches" in step -> {
+                        val pattern = Regex(step.string("matches"))
+                        if (value == null || !pattern.containsMatchIn(value)) {
+                            fail("header $wanted of ${describe(step)} #$index is $value, expected to match $pattern")
+                        }
+                    }
+                    else -> fail("a header assertion needs equals or matches")
+                }
+            }
+            "statuses" -> {
+                val actual = logged(step).map { it["status"]?.jsonPrimitive?.longOrNull }
+                val expected = step["equals"]!!.jsonArray.map { (it as? JsonPrimitive)?.longOrNull }
+                if (actual != expected) fail("statuses of ${describe(step)} are $actual, expected $expected")
+            }
+            else -> fail("unknown assert \"$name\"")
+        }
+    }
+
+    private fun describe(step: JsonObject) = "${step.optString("method") ?: "*"} /paypack/api${step.optString("path") ?: ""}"
+
+    private fun logged(step: JsonObject): List<JsonObject> =
+        sandbox.paypackRequests(step.optString("method"), step.optString("path") ?: "")
+
+    private fun runWebhook(step: JsonObject) {
+        val w = step["webhook"]!!.jsonObject
+        val secret = w.optString("secret") ?: "demo-webhook-secret"
+        val text = w.optString("body_text") ?: Json.encodeToString(JsonElement.serializer(), w["body"] ?: fail("webhook needs body or body_text"))
+        val bytes = text.toByteArray(Charsets.UTF_8)
+        PaypackWebhookVerifier(secret).use { verifier ->
+            val (body, signature) = when (val mode = w.optString("signature") ?: "valid") {
+                "valid" -> bytes to verifier.sign(bytes)
+                "tamper_body" -> {
+                    val signature = verifier.sign(bytes)
+                    val tampered = w.optString("tamper")?.let { target ->
+                        if (!text.contains(target)) fail("tamper string \"$target\" is not in the body")
+                        text.replaceFirst(target, w.optString("tamper_with") ?: fail("tamper needs tamper_with"))
+                    } ?: tamperAmount(text)
+                    tampered.toByteArray(Charsets.UTF_8) to signature
+                }
+                "tamper_signature" -> {
+                    val valid = verifier.sign(bytes)
+                    bytes to (if (valid.first() == 'A') "B" else "A") + valid.drop(1)
+                }
+                "missing" -> bytes to null
+                "wrong_secret" -> bytes to PaypackWebhookVerifier("not-the-secret").use { it.sign(bytes) }
+                else -> fail("unknown signature mode \"$mode\"")
+            }
+            val o = outcome { canonical(verifier.verifyAndParse(body, signature)) }
+            check(step, o, "")
+            step["save"]?.let { saved[it.jsonPrimitive.content] = o.getOrThrow() }
+        }
+    }
+
+    /** Replaces the first digit of the first `"amount":` value by a different digit. */
+    private fun tamperAmount(text: String): String {
+        val at = text.indexOf("\"amount\":")
+        if (at < 0) fail("no \"amount\": in the webhook body to tamper with")
+        val digit = (at + "\"amount\":".length until text.length).firstOrNull { text[it].isDigit() }
+            ?: fail("no digit after \"amount\": in the webhook body")
+        val replacement = if (text[digit] == '1') '2' else '1'
+        return text.substring(0, digit) + replacement + text.substring(digit + 1)
+    }
+
+    // ---- outcomes and expectations ---------------------------------------------------
+
+    private inline fun outcome(block: () -> JsonElement): Result<JsonElement> = try {
+        Result.success(block())
+    } catch (e: PesakitException) {
+        Result.failure(e)
+    }
+
+    private fun check(step: JsonObject, outcome: Result<JsonElement>, prefix: String) {
+        val expectError = step["expect_error"]?.jsonObject
+        if (expectError != null) {
+            val error = outcome.exceptionOrNull() as? PesakitException
+                ?: fail("${prefix}expected an error, got ${outcome.getOrNull()}")
+            val actual = canonical(error)
+            val wanted = JsonObject(expectError - "summary_contains")
+            mismatch(wanted, actual, "error")?.let { fail("$prefix$it (error: $actual)") }
+            expectError["summary_contains"]?.jsonPrimitive?.content?.let { text ->
+                if (!error.summary.contains(text)) fail("${prefix}error summary \"${error.summary}\" does not contain \"$text\"")
+            }
+            return
+        }
+        val result = outcome.getOrElse { e ->
+            val canonicalError = (e as? PesakitException)?.let { canonical(it) }
+            throw ScenarioFailure("${prefix}expected success, got ${canonicalError ?: e}", e)
+        }
+        step["expect"]?.let { expected -> mismatch(expected, result, "result")?.let { fail("$prefix$it (result: $result)") } }
+    }
+
+    private fun mismatch(expected: JsonElement, actual: JsonElement?, path: String): String? = when (expected) {
+        is JsonObject -> {
+            if (actual !is JsonObject) "$path: expected an object, got $actual"
+            else expected.entries.firstNotNullOfOrNull { (key, value) ->
+                if (key !in actual) "$path.$key: missing" else mismatch(value, actual[key], "$path.$key")
+            }
+        }
+        is JsonArray -> when {
+            actual !is JsonArray -> "$path: expected a list, got $actual"
+            actual.size != expected.size -> "$path: expected ${expected.size} items, got ${actual.size}: $actual"
+            else -> expected.indices.firstNotNullOfOrNull { mismatch(expected[it], actual[it], "$path[$it]") }
+        }
+        is JsonNull -> if (actual == null || actual is JsonNull) null else "$path: expected null, got $actual"
+        is JsonPrimitive -> when {
+            actual !is JsonPrimitive || actual is JsonNull -> "$path: expected $expected, got $actual"
+            expected.isString != actual.isString -> "$path: expected $expected, got $actual"
+            !expected.isString && expected.booleanOrNull == null && actual.booleanOrNull == null ->
+                if (BigDecimal(expected.content).compareTo(BigDecimal(actual.content)) == 0) null
+                else "$path: expected $expected, got $actual"
+            expected.content != actual.content -> "$path: expected $expected, got $actual"
+            else -> null
+        }
+    }
+
+    // ---- references ------------------------------------------------------------------
+
+    /** Replaces every `"$name.field"` string by the saved value, except regexes (`matches`). */
+    private fun resolve(element: JsonElement, key: String? = null): JsonElement = when (element) {
+        is JsonObject -> JsonObject(element.mapValues { (k, v) -> resolve(v, k) })
+        is JsonArray -> JsonArray(element.map { resolve(it) })
+        is JsonPrimitive -> if (element.isString && element.content.startsWith("$") && key != "matches") {
+            lookup(element.content.substring(1))
+        } else element
+    }
+
+    private fun lookup(reference: String): JsonElement {
+        val parts = reference.split(".")
+        var value: JsonElement = saved[parts[0]] ?: fail("\$${parts[0]} was never saved (saved: ${saved.keys})")
+        for (part in parts.drop(1)) {
+            value = when (value) {
+                is JsonObject -> value[part] ?: fail("\$$reference: no field \"$part\" in $value")
+                is JsonArray -> part.toIntOrNull()?.let { value.jsonArray.getOrNull(it) } ?: fail("\$$reference: no item $part")
+                else -> fail("\$$reference: cannot read \"$part\" of $value")
+            }
+        }
+        return value
+    }
+
+    companion object {
+        private val STEP_KEYS = mapOf(
+            "call" to setOf("call", "args", "save", "expect", "expect_error", "concurrency", "blocking", "repeat"),
+            "control" to setOf("control", "reference", "status", "fault", "which", "config", "expires_in_secs"),
+            "assert" to setOf("assert", "method", "path", "count", "index", "header", "equals", "matches"),
+            "webhook" to setOf("webhook", "expect", "expect_error", "save"),
+            "new_client" to setOf("new_client"),
+        )
+        private val COMMENT_KEYS = setOf("name", "description", "comment", "note")
+
+        const val DEFAULT_CLIENT_ID = "demo-client-id"
+        const val DEFAULT_CLIENT_SECRET = "demo-client-secret"
+
+        private fun fail(message: String): Nothing = throw ScenarioFailure(message)
+
+        private fun JsonObject.string(key: String): String =
+            (this[key] as? JsonPrimitive)?.takeIf { it !is JsonNull }?.content ?: fail("missing \"$key\" in $this")
+
+        private fun JsonObject.optString(key: String): String? =
+            (this[key] as? JsonPrimitive)?.takeIf { it !is JsonNull }?.content
+
+        private fun JsonObject.long(key: String): Long =
+            (this[key] as? JsonPrimitive)?.longOrNull ?: fail("\"$key\" must be an integer in $this")
+
+        private fun JsonPrimitive.uLong(key: String): ULong =
+            longOrNull?.takeIf { it >= 0 }?.toULong() ?: fail("\"$key\" must be a non-negative integer, got $this")
+
+        private fun webhookMode(text: String) = when (text) {
+            "development" -> WebhookMode.DEVELOPMENT
+            "production" -> WebhookMode.PRODUCTION
+            else -> fail("unknown webhook mode \"$text\"")
+        }
+
+        private fun transactionKind(text: String) = when (text) {
+            "cash_in" -> TransactionKind.CASH_IN
+            "cash_out" -> TransactionKind.CASH_OUT
+            "unknown" -> TransactionKind.UNKNOWN
+            else -> fail("unknown transaction kind \"$text\"")
+        }
+
+        private fun transactionStatus(text: String) = when (text) {
+            "pending" -> TransactionStatus.PENDING
+            "successful" -> TransactionStatus.SUCCESSFUL
+            "failed" -> TransactionStatus.FAILED
+            "unknown" -> TransactionStatus.UNKNOWN
+            else -> fail("unknown transaction status \"$text\"")
+        }
+
+        // ---- canonical forms (README "Canonical forms") ----
+
+        fun amount(value: BigDecimal?): String? = value?.stripTrailingZeros()?.toPlainString()
+
+        fun canonical(t: Transaction): JsonObject = buildJsonObject {
+            put("reference", t.reference)
+            put("status", t.status.name.lowercase())
+            put("status_raw", t.statusRaw)
+            put("amount", amount(t.amount))
+            put("fee", amount(t.fee))
+            put("kind", t.kind.name.lowercase())
+            put("kind_raw", t.kindRaw)
+            put("provider", t.provider)
+            put("client", t.client)
+            put("has_created_at", t.createdAt != null)
+            put("has_processed_at", t.processedAt != null)
+        }
+
+        fun canonical(e: Event): JsonObject = buildJsonObject {
+            put("id", e.id)
+            put("kind", e.kind.name.lowercase())
+            put("kind_raw", e.kindRaw)
+            put("transaction", canonical(e.transaction))
+        }
+
+        fun canonical(p: TransactionPage): JsonObject = buildJsonObject {
+            put("offset", p.offset.toLong())
+            put("limit", p.limit.toLong())
+            put("total", p.total.toLong())
+            put("count", p.transactions.size)
+            put("cashin_total", amount(p.cashinTotal))
+            put("cashout_total", amount(p.cashoutTotal))
+            put("fee_total", amount(p.feeTotal))
+            put("references", buildJsonArray { p.transactions.forEach { add(JsonPrimitive(it.reference)) } })
+        }
+
+        fun canonical(p: EventPage): JsonObject = buildJsonObject {
+            put("offset", p.offset.toLong())
+            put("limit", p.limit.toLong())
+            put("total", p.total.toLong())
+            put("count", p.events.size)
+            put("kinds", buildJsonArray { p.events.forEach { add(JsonPrimitive(it.kind.name.lowercase())) } })
+        }
+
+        fun canonicalProfile(p: Profile): JsonObject = buildJsonObject {
+            put("id", p.id)
+            put("name", p.name)
+            put("balance", amount(p.balance))
+            put("mtn_balance", amount(p.mtnBalance))
+            put("airtel_balance", amount(p.airtelBalance))
+            put("in_rate", amount(p.inRate))
+            put("out_rate", amount(p.outRate))
+        }
+
+        fun canonical(e: PesakitException): JsonObject = buildJsonObject {
+            put("kind", e.kind.name.lowercase())
+            put("status", e.status?.toInt())
+            put("gateway_message", e.gatewayMessage)
+            put("has_body", e.body != null)
+            put("retry_after_ms", e.retryAfterMs?.toLong())
+            put("idempotency_key", e.idempotencyKey)
+            put("summary", e.summary)
+        }
+    }
+}
