@@ -85,7 +85,18 @@ struct Inner {
     body: Option<String>,
     retry_after: Option<Duration>,
     idempotency_key: Option<String>,
+    field_errors: Vec<FieldError>,
+    note: Option<String>,
     source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+/// A gateway's complaint about one input field (Laravel-style `errors` in a 422).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field, as the gateway names it (`amount`, `currencyCode`, …).
+    pub field: String,
+    /// What is wrong with it, one sentence per rule.
+    pub messages: Vec<String>,
 }
 
 impl Error {
@@ -101,6 +112,8 @@ impl Error {
                 body: None,
                 retry_after: None,
                 idempotency_key: None,
+                field_errors: Vec::new(),
+                note: None,
                 source: None,
             }),
         }
@@ -160,6 +173,17 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_field_errors(mut self, fields: Vec<FieldError>) -> Self {
+        self.inner.field_errors = fields;
+        self
+    }
+
+    /// Adds advice printed after everything else (what to do about the error).
+    pub(crate) fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.inner.note = Some(note.into());
+        self
+    }
+
     pub(crate) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
         self.inner.source = Some(Box::new(source));
         self
@@ -214,6 +238,11 @@ impl Error {
         self.inner.idempotency_key.as_deref()
     }
 
+    /// The gateway's complaints per input field (HTTP 422), if it sent any.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.inner.field_errors
+    }
+
     /// Whether trying the same call again later may succeed (rate limits, server errors,
     /// timeouts and lost connections).
     pub fn is_transient(&self) -> bool {
@@ -233,6 +262,9 @@ impl fmt::Display for Error {
         if let Some(message) = &self.inner.gateway_message {
             write!(f, ": {message}")?;
         }
+        for field in &self.inner.field_errors {
+            write!(f, "; {}: {}", field.field, field.messages.join(" "))?;
+        }
         if let Some(key) = &self.inner.idempotency_key {
             if self.is_transient() {
                 write!(
@@ -240,6 +272,9 @@ impl fmt::Display for Error {
                     "; the outcome is unknown: retry with idempotency key {key} or look the transaction up"
                 )?;
             }
+        }
+        if let Some(note) = &self.inner.note {
+            write!(f, "; {note}")?;
         }
         Ok(())
     }
@@ -264,6 +299,12 @@ impl fmt::Debug for Error {
         }
         if let Some(k) = &self.inner.idempotency_key {
             d.field("idempotency_key", k);
+        }
+        if !self.inner.field_errors.is_empty() {
+            d.field("field_errors", &self.inner.field_errors);
+        }
+        if let Some(n) = &self.inner.note {
+            d.field("note", n);
         }
         if let Some(b) = &self.inner.body {
             d.field("body", b);

@@ -90,6 +90,10 @@ pub(crate) struct Call<'a> {
     /// The answer carries tokens: never keep its body in an error.
     pub(crate) sensitive: bool,
     pub(crate) idempotency_key: Option<&'a str>,
+    /// The body is form-encoded rather than JSON.
+    pub(crate) form: bool,
+    /// HTTP Basic credentials (OAuth client authentication).
+    pub(crate) basic: Option<(String, crate::secret::Secret)>,
 }
 
 impl<'a> Call<'a> {
@@ -116,6 +120,8 @@ impl<'a> Call<'a> {
             repeat,
             sensitive: false,
             idempotency_key: None,
+            form: false,
+            basic: None,
         }
     }
 
@@ -123,6 +129,16 @@ impl<'a> Call<'a> {
         self.body = Some(Bytes::from(
             serde_json::to_vec(body).expect("a JSON value always serialises"),
         ));
+        self
+    }
+
+    /// An `application/x-www-form-urlencoded` body (OAuth token requests).
+    pub(crate) fn form(mut self, fields: &[(&str, &str)]) -> Self {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.body = Some(Bytes::from(body));
+        self.form = true;
         self
     }
 
@@ -365,9 +381,17 @@ impl Transport {
         if let Some(token) = &call.bearer {
             request = request.bearer_auth(token.expose());
         }
+        if let Some((user, password)) = &call.basic {
+            request = request.basic_auth(user, Some(password.expose()));
+        }
         if let Some(body) = &call.body {
+            let content_type = if call.form {
+                "application/x-www-form-urlencoded"
+            } else {
+                "application/json"
+            };
             request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(body.clone());
         }
         let response = match request.send().await {
@@ -456,6 +480,7 @@ impl Transport {
         };
         let trimmed = trim_ascii(body);
         let mut text = format!("{}: {phrase}", self.what(call));
+        let mut field_errors = Vec::new();
         let (message, gateway_code) = if trimmed.is_empty() {
             text.push_str(" with an empty body");
             (None, None)
@@ -464,7 +489,10 @@ impl Transport {
             (None, None)
         } else {
             match serde_json::from_slice::<serde_json::Value>(trimmed) {
-                Ok(v) => gateway_fields(&v),
+                Ok(v) => {
+                    field_errors = laravel_field_errors(&v);
+                    gateway_fields(&v)
+                }
                 Err(_) => {
                     text.push_str(" with a body that is not JSON");
                     (None, None)
@@ -475,6 +503,7 @@ impl Transport {
             .with_status(code)
             .with_gateway_message(message)
             .with_gateway_code(gateway_code)
+            .with_field_errors(field_errors)
             .with_body(if call.sensitive { None } else { raw_body(body) })
     }
 }
@@ -524,6 +553,27 @@ fn gateway_fields(v: &serde_json::Value) -> (Option<String>, Option<String>) {
         text("error_description").and(text("error"))
     });
     (message, code)
+}
+
+/// Per-field messages of a Laravel-style `{"errors": {"field": ["…"]}}` body.
+fn laravel_field_errors(v: &serde_json::Value) -> Vec<crate::error::FieldError> {
+    let Some(errors) = v.get("errors").and_then(serde_json::Value::as_object) else {
+        return Vec::new();
+    };
+    errors
+        .iter()
+        .map(|(field, messages)| crate::error::FieldError {
+            field: field.clone(),
+            messages: match messages {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned))
+                    .collect(),
+                serde_json::Value::String(s) => vec![s.clone()],
+                other => vec![other.to_string()],
+            },
+        })
+        .collect()
 }
 
 /// `Retry-After` as seconds or an HTTP date.

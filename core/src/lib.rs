@@ -32,6 +32,8 @@
 //! ## What is inside
 //!
 //! - [`paypack`]: the Paypack client, its models and its webhook verifier.
+//! - [`checkout`]: the hosted-checkout client (checkout sessions, payments, payment
+//!   applications) and its timestamped webhook verifier.
 //! - [`Error`] and [`ErrorKind`]: the one error type, with a kind a program can branch on.
 //! - [`Amount`]: decimal money, never a float.
 //! - [`TokenStore`]: where tokens are kept; [`MemoryTokenStore`] by default.
@@ -44,14 +46,16 @@ mod error;
 mod http;
 mod log;
 mod money;
+mod oauth;
 mod secret;
 mod signature;
 mod time;
 mod token;
 
+pub mod checkout;
 pub mod paypack;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, FieldError, Result};
 pub use http::RetryPolicy;
 pub use log::{LogLevel, Logger};
 pub use money::Amount;

@@ -25,6 +25,13 @@ impl Secret {
     }
 }
 
+impl Default for Secret {
+    /// The empty secret.
+    fn default() -> Self {
+        Secret::new("")
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")

@@ -138,6 +138,8 @@ pub(crate) struct TokenManager {
     cached: RwLock<Cached>,
     renewing: tokio::sync::Mutex<()>,
     log: LogSink,
+    /// Tokens the caller handed over, used when the store holds none.
+    initial: Option<TokenSet>,
 }
 
 impl TokenManager {
@@ -158,7 +160,16 @@ impl TokenManager {
             }),
             renewing: tokio::sync::Mutex::new(()),
             log,
+            initial: None,
         }
+    }
+
+    /// Starts from `tokens` when the store holds none for this key (tokens obtained
+    /// elsewhere, such as an OAuth sign-in). Tokens already in the store win: they are
+    /// the newer ones after a rotation.
+    pub(crate) fn with_initial(mut self, tokens: TokenSet) -> Self {
+        self.initial = Some(tokens);
+        self
     }
 
     fn snapshot(&self) -> (Option<Arc<TokenSet>>, u64) {
@@ -221,11 +232,19 @@ impl TokenManager {
                 return Ok(c.tokens.clone());
             }
         }
-        let loaded = self
+        let mut loaded = self
             .store
             .load(&self.key)
             .map_err(|e| wrap_store_error(e, "load"))?
             .map(Arc::new);
+        if loaded.is_none() {
+            if let Some(initial) = &self.initial {
+                self.store
+                    .save(&self.key, initial)
+                    .map_err(|e| wrap_store_error(e, "save"))?;
+                loaded = Some(Arc::new(initial.clone()));
+            }
+        }
         let mut c = self.cached.write().unwrap_or_else(|e| e.into_inner());
         c.loaded = true;
         if c.tokens.is_none() {
