@@ -43,6 +43,16 @@ struct Fields {
     body: Option<String>,
     retry_after_ms: Option<u64>,
     idempotency_key: Option<String>,
+    field_errors: Vec<FieldError>,
+}
+
+/// A gateway's complaint about one input field.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct FieldError {
+    /// The field, as the gateway names it.
+    pub field: String,
+    /// What is wrong with it.
+    pub messages: Vec<String>,
 }
 
 macro_rules! pesakit_error {
@@ -73,16 +83,18 @@ macro_rules! pesakit_error {
                     /// For money calls, the idempotency key to retry with when the outcome
                     /// is unknown.
                     idempotency_key: Option<String>,
+                    /// The gateway's complaints per input field (HTTP 422).
+                    field_errors: Vec<FieldError>,
                 },
             )*
         }
 
         impl PesakitError {
             fn build(kind: ErrorKind, fields: Fields) -> Self {
-                let Fields { summary, status, gateway_message, gateway_code, body, retry_after_ms, idempotency_key } = fields;
+                let Fields { summary, status, gateway_message, gateway_code, body, retry_after_ms, idempotency_key, field_errors } = fields;
                 match kind {
                     $(ErrorKind::$variant => PesakitError::$variant {
-                        kind, summary, status, gateway_message, gateway_code, body, retry_after_ms, idempotency_key,
+                        kind, summary, status, gateway_message, gateway_code, body, retry_after_ms, idempotency_key, field_errors,
                     },)*
                 }
             }
@@ -193,6 +205,14 @@ impl From<pesakit::Error> for PesakitError {
                     .retry_after()
                     .map(|d| d.as_millis().min(u64::MAX as u128) as u64),
                 idempotency_key: e.idempotency_key().map(str::to_owned),
+                field_errors: e
+                    .field_errors()
+                    .iter()
+                    .map(|f| FieldError {
+                        field: f.field.clone(),
+                        messages: f.messages.clone(),
+                    })
+                    .collect(),
             },
         )
     }

@@ -11,13 +11,19 @@
 uniffi::setup_scaffolding!("pesakit");
 
 mod callbacks;
+mod checkout;
 mod error;
 mod paypack;
 mod runtime;
 mod types;
 
 pub use callbacks::{LogLevel, Logger, TokenSet, TokenStore};
-pub use error::{ErrorKind, PesakitError};
+pub use checkout::{
+    Checkout, CheckoutClient, CheckoutEventKind, CheckoutOAuth, CheckoutOptions, CheckoutRequest,
+    CheckoutWebhookEvent, CheckoutWebhookVerifier, Money, NewPaymentApplication, Payment,
+    PaymentApplication, PaymentStatus,
+};
+pub use error::{ErrorKind, FieldError, PesakitError};
 pub use paypack::{
     PaypackClient, PaypackEventPager, PaypackOptions, PaypackTransactionPager,
     PaypackWebhookVerifier,

@@ -9,7 +9,8 @@
 //! # async fn demo() -> std::io::Result<()> {
 //! let sandbox = pesakit_sandbox::Sandbox::start(pesakit_sandbox::SandboxConfig::default()).await?;
 //! let base = sandbox.paypack_base_url(); // http://127.0.0.1:PORT/paypack/api
-//! # drop(base);
+//! let checkout = sandbox.checkout_base_url(); // http://127.0.0.1:PORT/checkout
+//! # drop((base, checkout));
 //! sandbox.shutdown().await;
 //! # Ok(())
 //! # }
@@ -17,6 +18,7 @@
 
 #![warn(missing_docs)]
 
+mod checkout;
 mod control;
 mod error;
 mod jwt;
@@ -33,6 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::checkout::Checkout;
 use crate::control::Control;
 use crate::paypack::Paypack;
 use crate::server::Tasks;
@@ -44,6 +47,65 @@ pub const DEFAULT_CLIENT_ID: &str = "demo-client-id";
 pub const DEFAULT_CLIENT_SECRET: &str = "demo-client-secret";
 /// Secret that signs webhooks unless another is configured.
 pub const DEFAULT_WEBHOOK_SECRET: &str = "demo-webhook-secret";
+
+/// Hosted checkout: the client token with every scope (`*`).
+pub const DEFAULT_CHECKOUT_TOKEN: &str = "demo-checkout-token";
+/// Hosted checkout: the client token with only the `payments.get` scope.
+pub const DEFAULT_CHECKOUT_LIMITED_TOKEN: &str = "demo-limited-token";
+/// Hosted checkout: id of the default payment application.
+pub const DEFAULT_CHECKOUT_APPLICATION_ID: u64 = 1;
+/// Hosted checkout: name of the default payment application.
+pub const DEFAULT_CHECKOUT_APPLICATION_NAME: &str = "Demo shop";
+/// Hosted checkout: the default payment application's 32-character client id.
+pub const DEFAULT_CHECKOUT_CLIENT_ID: &str = "demo0checkout0client0id000000001";
+/// Hosted checkout: the default payment application's webhook secret.
+pub const DEFAULT_CHECKOUT_WEBHOOK_SECRET: &str = "demo-checkout-webhook-secret";
+/// Hosted checkout: the OAuth2 client id accepted by `POST /checkout/oauth/token`.
+pub const DEFAULT_OAUTH_CLIENT_ID: &str = "demo-oauth-client";
+/// Hosted checkout: the OAuth2 client secret.
+pub const DEFAULT_OAUTH_CLIENT_SECRET: &str = "demo-oauth-secret";
+/// Hosted checkout: the dashboard user's username (password grant).
+pub const DEFAULT_OAUTH_USERNAME: &str = "demo@pesakit.dev";
+/// Hosted checkout: the dashboard user's password (password grant).
+pub const DEFAULT_OAUTH_PASSWORD: &str = "demo-password";
+/// Hosted checkout: default OAuth2 access token lifetime, seconds.
+pub const DEFAULT_CHECKOUT_OAUTH_TTL_SECS: u64 = 3600;
+/// Hosted checkout: the gateway's webhook retry schedule, seconds between attempts
+/// (7 retries over about 40 hours: 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 20 h).
+pub const DEFAULT_CHECKOUT_WEBHOOK_RETRY_DELAYS_SECS: [u64; 7] =
+    [60, 300, 1800, 7200, 21_600, 43_200, 72_000];
+
+/// Hosted checkout: a static client token and the scopes it carries
+/// (`payments.create`, `payments.get`, `payments.user-instructions.get`, or `*`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckoutToken {
+    /// The bearer token, as sent in `Authorization: Bearer <token>`.
+    pub token: String,
+    /// Its scopes; `*` grants every scope.
+    pub scopes: Vec<String>,
+}
+
+impl CheckoutToken {
+    /// A token with these scopes.
+    pub fn new<S: Into<String>>(
+        token: impl Into<String>,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        CheckoutToken {
+            token: token.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The default tokens: [`DEFAULT_CHECKOUT_TOKEN`] (`*`) and
+    /// [`DEFAULT_CHECKOUT_LIMITED_TOKEN`] (`payments.get`).
+    pub fn defaults() -> Vec<CheckoutToken> {
+        vec![
+            CheckoutToken::new(DEFAULT_CHECKOUT_TOKEN, ["*"]),
+            CheckoutToken::new(DEFAULT_CHECKOUT_LIMITED_TOKEN, ["payments.get"]),
+        ]
+    }
+}
 
 /// A Paypack application (API credentials), each with its own merchant account.
 #[derive(Clone, Debug)]
@@ -95,6 +157,19 @@ pub struct SandboxConfig {
     pub refresh_path: bool,
     /// Whether `GET /auth/agents/refresh/{token}` answers (default true; else 404).
     pub agents_refresh_path: bool,
+    /// Hosted checkout: the static client tokens (default [`CheckoutToken::defaults`]).
+    pub checkout_tokens: Vec<CheckoutToken>,
+    /// Hosted checkout: the default payment application's webhook secret (default
+    /// [`DEFAULT_CHECKOUT_WEBHOOK_SECRET`]).
+    pub checkout_webhook_secret: String,
+    /// Hosted checkout: the default payment application's callback URL, where its
+    /// webhooks go (default none: no webhooks are sent).
+    pub checkout_callback_url: Option<String>,
+    /// Hosted checkout: OAuth2 access token lifetime (default 3600 s).
+    pub checkout_oauth_ttl: Duration,
+    /// Hosted checkout: pauses before each webhook retry; a failed delivery is retried
+    /// once per entry (default [`DEFAULT_CHECKOUT_WEBHOOK_RETRY_DELAYS_SECS`]).
+    pub checkout_webhook_retry_delays: Vec<Duration>,
 }
 
 impl Default for SandboxConfig {
@@ -110,6 +185,14 @@ impl Default for SandboxConfig {
             refresh_ttl: Duration::from_secs(432_000),
             refresh_path: true,
             agents_refresh_path: true,
+            checkout_tokens: CheckoutToken::defaults(),
+            checkout_webhook_secret: DEFAULT_CHECKOUT_WEBHOOK_SECRET.to_owned(),
+            checkout_callback_url: None,
+            checkout_oauth_ttl: Duration::from_secs(DEFAULT_CHECKOUT_OAUTH_TTL_SECS),
+            checkout_webhook_retry_delays: DEFAULT_CHECKOUT_WEBHOOK_RETRY_DELAYS_SECS
+                .iter()
+                .map(|&secs| Duration::from_secs(secs))
+                .collect(),
         }
     }
 }
@@ -142,10 +225,17 @@ impl Sandbox {
             .build()
             .map_err(std::io::Error::other)?;
         let tasks = Arc::new(Tasks::new());
-        let webhooks = Arc::new(Webhooks::new(http, Arc::clone(&tasks)));
+        let webhooks = Arc::new(Webhooks::new(http.clone(), Arc::clone(&tasks)));
         let control = Arc::new(Control::default());
         let paypack = Arc::new(Paypack::new(&config, webhooks, Arc::clone(&tasks)));
-        let app = router(control, paypack);
+        let checkout_base = format!("{}/checkout", public_base_url(addr));
+        let checkout = Arc::new(Checkout::new(
+            &config,
+            checkout_base,
+            http,
+            Arc::clone(&tasks),
+        ));
+        let app = router(control, paypack, checkout);
         let (stop, stopped) = oneshot::channel();
         let server = tokio::spawn(server::serve(listener, app, stopped));
         Ok(Sandbox {
@@ -163,17 +253,19 @@ impl Sandbox {
 
     /// `http://127.0.0.1:PORT` (an unspecified bind address is replaced by loopback).
     pub fn base_url(&self) -> String {
-        let ip = match self.addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+        public_base_url(self.addr)
     }
 
     /// Paypack's base URL: [`Sandbox::base_url`] + `/paypack/api`.
     pub fn paypack_base_url(&self) -> String {
         format!("{}/paypack/api", self.base_url())
+    }
+
+    /// The hosted-checkout gateway's base URL: [`Sandbox::base_url`] + `/checkout`
+    /// (its API paths are under `/checkout/api/…`, its OAuth2 token endpoint is
+    /// `/checkout/oauth/token`).
+    pub fn checkout_base_url(&self) -> String {
+        format!("{}/checkout", self.base_url())
     }
 
     /// Stops accepting, aborts every connection and background task, and waits for
@@ -198,11 +290,22 @@ impl Drop for Sandbox {
     }
 }
 
+/// `http://IP:PORT` of a bound address, an unspecified IP replaced by loopback.
+fn public_base_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
 /// Every route: the control API (never logged or faulted) and the gateways behind the
 /// logging/fault middleware.
-fn router(control: Arc<Control>, paypack: Arc<Paypack>) -> Router {
+fn router(control: Arc<Control>, paypack: Arc<Paypack>, checkout: Arc<Checkout>) -> Router {
     let gateways = Router::new()
         .nest("/paypack/api", paypack::api_router(Arc::clone(&paypack)))
+        .nest("/checkout", checkout::router(Arc::clone(&checkout)))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&control),
@@ -210,5 +313,6 @@ fn router(control: Arc<Control>, paypack: Arc<Paypack>) -> Router {
         ));
     control::router(control)
         .merge(paypack::control_router(paypack))
+        .merge(checkout::control_router(checkout))
         .merge(gateways)
 }

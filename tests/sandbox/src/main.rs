@@ -5,7 +5,11 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use pesakit_sandbox::{App, Sandbox, SandboxConfig, DEFAULT_WEBHOOK_SECRET};
+use pesakit_sandbox::{
+    App, CheckoutToken, Sandbox, SandboxConfig, DEFAULT_CHECKOUT_OAUTH_TTL_SECS,
+    DEFAULT_CHECKOUT_WEBHOOK_RETRY_DELAYS_SECS, DEFAULT_CHECKOUT_WEBHOOK_SECRET,
+    DEFAULT_WEBHOOK_SECRET,
+};
 
 /// A local emulator of the payment gateways pesakit speaks to.
 #[derive(Debug, Parser)]
@@ -41,6 +45,53 @@ struct Cli {
     /// Answer 404 on GET /auth/agents/refresh/{token}.
     #[arg(long)]
     no_agents_refresh_path: bool,
+    /// Hosted checkout: a client token, TOKEN:scope1,scope2 (repeatable; replaces
+    /// demo-checkout-token:* and demo-limited-token:payments.get).
+    #[arg(long = "checkout-token", value_name = "TOKEN:SCOPES", value_parser = parse_checkout_token)]
+    checkout_tokens: Vec<CheckoutToken>,
+    /// Hosted checkout: the default payment application's webhook secret.
+    #[arg(long, default_value = DEFAULT_CHECKOUT_WEBHOOK_SECRET)]
+    checkout_webhook_secret: String,
+    /// Hosted checkout: the default payment application's callback (webhook) URL.
+    #[arg(long, value_name = "URL")]
+    checkout_callback_url: Option<String>,
+    /// Hosted checkout: OAuth2 access token lifetime, seconds.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHECKOUT_OAUTH_TTL_SECS)]
+    checkout_oauth_ttl_secs: u64,
+    /// Hosted checkout: pauses before each webhook retry, comma-separated milliseconds
+    /// ("" = no retries; default 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 20 h).
+    #[arg(long, value_name = "MS,MS,…", value_parser = parse_delays)]
+    checkout_webhook_retry_delays_ms: Option<Delays>,
+}
+
+/// A comma-separated list of millisecond delays.
+#[derive(Clone, Debug)]
+struct Delays(Vec<Duration>);
+
+fn parse_delays(text: &str) -> Result<Delays, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|_| format!("expected milliseconds, got {item:?}"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Delays)
+}
+
+fn parse_checkout_token(text: &str) -> Result<CheckoutToken, String> {
+    match text.rsplit_once(':') {
+        Some((token, scopes)) if !token.is_empty() => Ok(CheckoutToken::new(
+            token,
+            scopes
+                .split(',')
+                .map(str::trim)
+                .filter(|scope| !scope.is_empty()),
+        )),
+        _ => Err(format!("expected TOKEN:scope1,scope2, got {text:?}")),
+    }
 }
 
 fn parse_app(text: &str) -> Result<App, String> {
@@ -69,6 +120,21 @@ impl Cli {
             refresh_ttl: Duration::from_secs(self.refresh_ttl_secs),
             refresh_path: !self.no_refresh_path,
             agents_refresh_path: !self.no_agents_refresh_path,
+            checkout_tokens: if self.checkout_tokens.is_empty() {
+                defaults.checkout_tokens
+            } else {
+                self.checkout_tokens
+            },
+            checkout_webhook_secret: self.checkout_webhook_secret,
+            checkout_callback_url: self.checkout_callback_url,
+            checkout_oauth_ttl: Duration::from_secs(self.checkout_oauth_ttl_secs),
+            checkout_webhook_retry_delays: match self.checkout_webhook_retry_delays_ms {
+                Some(Delays(delays)) => delays,
+                None => DEFAULT_CHECKOUT_WEBHOOK_RETRY_DELAYS_SECS
+                    .iter()
+                    .map(|&secs| Duration::from_secs(secs))
+                    .collect(),
+            },
         }
     }
 }

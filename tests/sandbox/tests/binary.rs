@@ -116,3 +116,97 @@ fn the_binary_rejects_a_malformed_app() {
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_binary_takes_the_checkout_flags() {
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_pesakit-sandbox"))
+            .args([
+                "--port",
+                "0",
+                "--checkout-token",
+                "maker:payments.create,payments.get",
+                "--checkout-token",
+                "nobody:",
+                "--checkout-callback-url",
+                "http://127.0.0.1:9/hook",
+                "--checkout-oauth-ttl-secs",
+                "60",
+                "--checkout-webhook-retry-delays-ms",
+                "10,20",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let base = line
+        .trim_end()
+        .strip_prefix("pesakit-sandbox listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+
+    let config: Value = serde_json::from_slice(
+        &http
+            .get(format!("{base}/_sandbox/checkout/config"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        config,
+        serde_json::json!({
+            "webhook_retry_delays_ms": [10, 20],
+            "oauth_ttl_secs": 60,
+            "callback_url": "http://127.0.0.1:9/hook",
+        })
+    );
+
+    let body = serde_json::json!({
+        "amount": 100, "currencyCode": "USD", "reference": "r", "referenceLabel": "l",
+        "clientId": pesakit_sandbox::DEFAULT_CHECKOUT_CLIENT_ID,
+    });
+    let create = |token: &str| {
+        http.post(format!("{base}/checkout/api/payment/checkout"))
+            .bearer_auth(token)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    assert_eq!(create("maker").await.unwrap().status(), 200);
+    assert_eq!(create("nobody").await.unwrap().status(), 403);
+    assert_eq!(
+        create(pesakit_sandbox::DEFAULT_CHECKOUT_TOKEN)
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "--checkout-token replaces the default tokens"
+    );
+}
+
+#[test]
+fn the_binary_rejects_a_malformed_checkout_token() {
+    for bad in [":payments.get", "no-scopes-separator"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_pesakit-sandbox"))
+            .args(["--checkout-token", bad])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{bad}");
+        assert!(output.stdout.is_empty());
+    }
+}

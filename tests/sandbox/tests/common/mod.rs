@@ -84,6 +84,11 @@ impl Harness {
         format!("{}{}", self.sandbox.paypack_base_url(), path)
     }
 
+    /// `checkout_base_url + path`.
+    pub fn checkout(&self, path: &str) -> String {
+        format!("{}{}", self.sandbox.checkout_base_url(), path)
+    }
+
     /// Sends a request and reads the whole answer.
     pub async fn send(
         &self,
