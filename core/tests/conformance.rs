@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use common::{start_with, Env};
 use futures_util::StreamExt;
+use pesakit::checkout::{
+    self, CheckoutRequest, NewPaymentApplication, OAuthTokens, Payment, PaymentApplication,
+};
 use pesakit::paypack::{
     CashRequest, Client, Event, EventFilter, EventKind, EventPage, Profile, Transaction,
     TransactionFilter, TransactionKind, TransactionPage, TransactionStatus, WebhookMode,
@@ -124,6 +127,8 @@ fn canon_profile(p: &Profile) -> Value {
 }
 
 fn canon_error(e: &Error) -> Value {
+    let mut fields: Vec<&str> = e.field_errors().iter().map(|f| f.field.as_str()).collect();
+    fields.sort_unstable();
     json!({
         "kind": e.kind().as_str(),
         "status": e.status(),
@@ -132,16 +137,100 @@ fn canon_error(e: &Error) -> Value {
         "retry_after_ms": e.retry_after().map(|d| d.as_millis() as u64),
         "idempotency_key": e.idempotency_key(),
         "summary": e.to_string(),
+        "fields": fields,
+    })
+}
+
+fn canon_money(m: &Option<checkout::Money>) -> Value {
+    m.as_ref().map_or(Value::Null, |m| {
+        json!({"value": opt_amount(&m.value), "minor_units": m.minor_units, "formatted": m.formatted})
+    })
+}
+
+fn canon_payment(p: &Payment) -> Value {
+    let status = match &p.status {
+        checkout::PaymentStatus::Unknown(_) => "unknown".to_owned(),
+        other => other.as_str().to_ascii_lowercase(),
+    };
+    json!({
+        "id": p.id, "status": status, "status_raw": p.status.as_str(), "reference": p.reference,
+        "currency_code": p.currency_code, "amount": canon_money(&p.amount),
+        "received_amount": canon_money(&p.received_amount), "has_found_at": p.found_at.is_some(),
+        "has_confirmed_at": p.confirmed_at.is_some(), "has_date": p.date.is_some(),
+    })
+}
+
+fn canon_application(a: &PaymentApplication) -> Value {
+    json!({
+        "id": a.id, "name": a.name, "client_id_length": a.client_id.as_ref().map(|c| c.len()),
+        "currency_whitelist": a.currency_whitelist,
+    })
+}
+
+fn checkout_event_kind(k: &checkout::WebhookEventKind) -> &'static str {
+    match k {
+        checkout::WebhookEventKind::PaymentCompleted => "payment_completed",
+        checkout::WebhookEventKind::PaymentReceived => "payment_received",
+        checkout::WebhookEventKind::PaymentUnderpaid => "payment_underpaid",
+        checkout::WebhookEventKind::Unknown(_) => "unknown",
+    }
+}
+
+/// Runs one checkout call against `client`.
+async fn checkout_call(client: checkout::Client, name: &str, args: Value) -> Result<Value, Error> {
+    let s = |k: &str| str_arg(&args, k).unwrap_or_default();
+    Ok(match name {
+        "create_checkout" => {
+            let mut req = CheckoutRequest::new(
+                s("amount").parse::<Amount>().unwrap(),
+                s("currency"),
+                s("reference"),
+            );
+            req.reference_label = str_arg(&args, "reference_label");
+            req.exponent = u64_arg(&args, "exponent").map(|e| e as u32);
+            let c = client.create_checkout(&req).await?;
+            json!({
+                "payment_id": c.payment_id,
+                "url_has_payment_id": c.checkout_url.contains(&c.payment_id),
+                "has_expires_at": c.expires_at.is_some(),
+            })
+        }
+        "get_payment" => canon_payment(&client.get_payment(&s("id")).await?),
+        "payer_instructions" => {
+            client
+                .payer_instructions(&s("payment_id"), &s("provider"), &s("method"))
+                .await?
+        }
+        "payment_applications" => {
+            let apps = client.payment_applications().await?;
+            json!({"count": apps.len(), "names": apps.iter().map(|a| a.name.clone()).collect::<Vec<_>>()})
+        }
+        "payment_application" => canon_application(&client.payment_application(&s("id")).await?),
+        "create_payment_application" => {
+            let new = NewPaymentApplication {
+                name: s("name"),
+                secret: Secret::new(s("secret")),
+                callback_url: str_arg(&args, "callback_url"),
+                currency_whitelist: args
+                    .get("currency_whitelist")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+                    .unwrap_or_default(),
+                ..Default::default()
+            };
+            canon_application(&client.create_payment_application(&new).await?)
+        }
+        other => panic!("unknown checkout call {other}"),
     })
 }
 
 /// Replaces `$name.field` strings with saved values.
 fn resolve(v: &Value, saved: &HashMap<String, Value>) -> Value {
     match v {
-        Value::String(s) if s.starts_with('$') => {
-            let (name, field) = s[1..].split_once('.').expect("references are $name.field");
-            saved[name][field].clone()
-        }
+        Value::String(s) if s.starts_with('$') => match s[1..].split_once('.') {
+            Some((name, field)) if saved.contains_key(name) => saved[name][field].clone(),
+            _ => v.clone(),
+        },
         Value::Array(a) => Value::Array(a.iter().map(|x| resolve(x, saved)).collect()),
         Value::Object(o) => Value::Object(
             o.iter()
@@ -187,9 +276,12 @@ fn matches(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
 
 struct Runner {
     env: Env,
+    gateway: String,
+    oauth: Option<(String, String)>,
     store: Arc<MapStore>,
     client_overrides: Map<String, Value>,
     client: Option<Client>,
+    checkout_client: Option<checkout::Client>,
     saved: HashMap<String, Value>,
 }
 
@@ -245,6 +337,47 @@ impl Runner {
             self.client = Some(b.build().expect("client builds"));
         }
         self.client.clone().unwrap()
+    }
+
+    fn checkout_client(&mut self) -> checkout::Client {
+        if self.checkout_client.is_none() {
+            let o = &self.client_overrides;
+            let ms = |k: &str, d: u64| {
+                Duration::from_millis(o.get(k).and_then(Value::as_u64).unwrap_or(d))
+            };
+            let mut b = checkout::Client::builder()
+                .base_url(self.env.sandbox.checkout_base_url())
+                .client_token(
+                    o.get("client_token")
+                        .and_then(Value::as_str)
+                        .unwrap_or(pesakit_sandbox::DEFAULT_CHECKOUT_TOKEN),
+                )
+                .client_id(pesakit_sandbox::DEFAULT_CHECKOUT_CLIENT_ID)
+                .webhook_secret(pesakit_sandbox::DEFAULT_CHECKOUT_WEBHOOK_SECRET)
+                .allow_insecure_loopback(true)
+                .token_store(self.store.clone())
+                .retry_policy(pesakit::RetryPolicy {
+                    max_retries: o.get("max_retries").and_then(Value::as_u64).unwrap_or(3) as u32,
+                    initial_backoff: ms("initial_backoff_ms", 10),
+                    max_backoff: ms("max_backoff_ms", 50),
+                    max_retry_after: ms("max_retry_after_ms", 30_000),
+                });
+            if o.contains_key("request_timeout_ms") {
+                b = b.request_timeout(ms("request_timeout_ms", 30_000));
+            }
+            if let Some((access, refresh)) = &self.oauth {
+                b = b.oauth(OAuthTokens {
+                    access_token: Secret::new(access.clone()),
+                    refresh_token: Some(Secret::new(refresh.clone())),
+                    expires_at: None,
+                    client_id: pesakit_sandbox::DEFAULT_OAUTH_CLIENT_ID.to_owned(),
+                    client_secret: Some(Secret::new(pesakit_sandbox::DEFAULT_OAUTH_CLIENT_SECRET)),
+                    token_path: None,
+                });
+            }
+            self.checkout_client = Some(b.build().expect("checkout client builds"));
+        }
+        self.checkout_client.clone().unwrap()
     }
 
     async fn call(client: Client, name: &str, args: Value) -> Result<Value, Error> {
@@ -344,6 +477,15 @@ impl Runner {
     async fn step(&mut self, step: &Value) -> Result<(), String> {
         if let Some(name) = step.get("call").and_then(Value::as_str) {
             let args = resolve(step.get("args").unwrap_or(&json!({})), &self.saved);
+            if self.gateway == "checkout" {
+                let client = self.checkout_client();
+                let repeat = step.get("repeat").and_then(Value::as_u64).unwrap_or(1);
+                let mut outcome = None;
+                for _ in 0..repeat {
+                    outcome = Some(checkout_call(client.clone(), name, args.clone()).await);
+                }
+                return self.check(step, outcome.unwrap());
+            }
             let client = self.client();
             let concurrency = step.get("concurrency").and_then(Value::as_u64).unwrap_or(1);
             if concurrency > 1 {
@@ -365,6 +507,7 @@ impl Runner {
         }
         if step.get("new_client").is_some() {
             self.client = None;
+            self.checkout_client = None;
             return Ok(());
         }
         if let Some(control) = step.get("control").and_then(Value::as_str) {
@@ -397,6 +540,21 @@ impl Runner {
                 }
                 "config" => {
                     env.config(step["config"].clone()).await;
+                }
+                "payment_status" => {
+                    let id = step["payment_id"].as_str().unwrap();
+                    env.post(
+                        &format!("/_sandbox/checkout/payments/{id}/status"),
+                        json!({"status": step["status"]}),
+                    )
+                    .await;
+                }
+                "oauth_expire" => {
+                    let body = match step.get("which") {
+                        Some(w) => json!({ "which": w }),
+                        None => json!({}),
+                    };
+                    env.post("/_sandbox/checkout/oauth/expire", body).await;
                 }
                 "seed_tokens" => {
                     let (access, refresh, _) = env.raw_tokens().await;
@@ -431,8 +589,13 @@ impl Runner {
             let step = resolve(step, &self.saved);
             let env = &self.env;
             let log = env.requests().await;
+            let prefix = if self.gateway == "checkout" {
+                "/checkout"
+            } else {
+                "/paypack/api"
+            };
             let selected = |step: &Value| -> Vec<Value> {
-                let path = format!("/paypack/api{}", step["path"].as_str().unwrap());
+                let path = format!("{prefix}{}", step["path"].as_str().unwrap());
                 log.iter()
                     .filter(|r| {
                         r["method"] == step["method"]
@@ -445,8 +608,12 @@ impl Runner {
                 "requests" => {
                     let n = selected(&step).len() as u64;
                     if Some(n) != step["count"].as_u64() {
+                        let seen: Vec<String> = selected(&step)
+                            .iter()
+                            .map(|r| format!("{} -> {}: {}", r["path"], r["status"], r["body"]))
+                            .collect();
                         return Err(format!(
-                            "{} {} requests: expected {}, got {n}",
+                            "{} {} requests: expected {}, got {n}: {seen:?}",
                             step["method"], step["path"], step["count"]
                         ));
                     }
@@ -497,6 +664,9 @@ impl Runner {
             return Ok(());
         }
         if let Some(w) = step.get("webhook") {
+            if self.gateway == "checkout" {
+                return self.checkout_webhook(step, w);
+            }
             let secret = w["secret"].as_str().unwrap();
             let verifier = WebhookVerifier::new(secret).unwrap();
             let mut body = match w.get("body_text") {
@@ -535,6 +705,63 @@ impl Runner {
     }
 }
 
+impl Runner {
+    fn checkout_webhook(&mut self, step: &Value, w: &Value) -> Result<(), String> {
+        let verifier = checkout::WebhookVerifier::new(w["secret"].as_str().unwrap()).unwrap();
+        let mut body = match w.get("body_text") {
+            Some(t) => t.as_str().unwrap().as_bytes().to_vec(),
+            None => serde_json::to_vec(&w["body"]).unwrap(),
+        };
+        let mode = w["signature"].as_str().unwrap();
+        let now = Timestamp::now().as_second();
+        let ts = if mode == "stale" { now - 3600 } else { now };
+        let mut signature = Some(verifier.sign(ts, &body));
+        let mut timestamp = Some(ts.to_string());
+        match mode {
+            "valid" | "stale" => {}
+            "tamper_body" => {
+                let at = find(&body, b"\"amount\":").expect("body has an amount") + 9;
+                let digit = at + body[at..].iter().position(u8::is_ascii_digit).unwrap();
+                body[digit] = if body[digit] == b'9' {
+                    b'0'
+                } else {
+                    body[digit] + 1
+                };
+            }
+            "tamper_signature" => {
+                let mut s = signature.take().unwrap().into_bytes();
+                s[0] = if s[0] == b'0' { b'1' } else { b'0' };
+                signature = Some(String::from_utf8(s).unwrap());
+            }
+            "missing" => signature = None,
+            "missing_timestamp" => timestamp = None,
+            "wrong_secret" => {
+                signature = Some(
+                    checkout::WebhookVerifier::new("not-the-secret")
+                        .unwrap()
+                        .sign(ts, &body),
+                );
+            }
+            other => panic!("unknown signature mode {other}"),
+        }
+        let outcome = verifier
+            .verify_and_parse(
+                &body,
+                signature.as_deref(),
+                timestamp.as_deref(),
+                w["event"].as_str(),
+            )
+            .map(|e| {
+                json!({
+                    "kind": checkout_event_kind(&e.kind),
+                    "kind_raw": e.kind.as_str(),
+                    "payment": canon_payment(&e.payment),
+                })
+            });
+        self.check(step, outcome)
+    }
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -557,9 +784,12 @@ fn simple_regex(re: &str, value: &str) -> bool {
 }
 
 fn scenarios() -> Vec<(String, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/paypack");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("the scenario directory exists")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance");
+    let mut files: Vec<_> = ["paypack", "checkout"]
+        .iter()
+        .flat_map(|gateway| {
+            std::fs::read_dir(root.join(gateway)).expect("the scenario directory exists")
+        })
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
@@ -576,13 +806,54 @@ fn scenarios() -> Vec<(String, Value)> {
         .collect()
 }
 
+/// Signs in to the emulator's checkout OAuth server with its demo user.
+async fn checkout_sign_in(env: &Env) -> (String, String) {
+    let r: Value = env
+        .http
+        .post(format!("{}/oauth/token", env.sandbox.checkout_base_url()))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", pesakit_sandbox::DEFAULT_OAUTH_USERNAME),
+            ("password", pesakit_sandbox::DEFAULT_OAUTH_PASSWORD),
+            ("client_id", pesakit_sandbox::DEFAULT_OAUTH_CLIENT_ID),
+            (
+                "client_secret",
+                pesakit_sandbox::DEFAULT_OAUTH_CLIENT_SECRET,
+            ),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        r["access_token"].as_str().unwrap().to_owned(),
+        r["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
 async fn run(scenario: &Value) -> Result<(), String> {
     let env = start_with(|_| {}).await;
+    let gateway = scenario["gateway"].as_str().unwrap_or("paypack").to_owned();
     if let Some(config) = scenario.get("sandbox") {
-        env.config(config.clone()).await;
+        let path = format!("/_sandbox/{gateway}/config");
+        env.post(&path, config.clone()).await;
     }
+    let oauth = if scenario
+        .get("oauth")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        Some(checkout_sign_in(&env).await)
+    } else {
+        None
+    };
     let mut runner = Runner {
         env,
+        gateway,
+        oauth,
+        checkout_client: None,
         store: Arc::new(MapStore::default()),
         client_overrides: scenario
             .get("client")
@@ -604,7 +875,7 @@ async fn run(scenario: &Value) -> Result<(), String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_passes() {
     let all = scenarios();
-    assert!(all.len() >= 20, "scenarios found: {}", all.len());
+    assert!(all.len() >= 30, "scenarios found: {}", all.len());
     let mut failures = Vec::new();
     for (name, scenario) in &all {
         match run(scenario).await {
