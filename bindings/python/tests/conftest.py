@@ -8,12 +8,21 @@ from typing import Any, Awaitable, Iterator, TypeVar
 import pytest
 
 import pesakit
-from sandbox_helper import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from sandbox_helper import (
+    CHECKOUT_CLIENT_ID,
+    CHECKOUT_TOKEN,
+    CHECKOUT_WEBHOOK_SECRET,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    Sandbox,
+)
 
 _T = TypeVar("_T")
 
 #: Fast retries and polling, so tests of failure paths stay quick.
 FAST = dict(initial_backoff=0.01, max_backoff=0.05, poll_interval=0.02)
+#: The same for the checkout clients (which do not poll).
+CHECKOUT_FAST = dict(initial_backoff=0.01, max_backoff=0.05)
 
 
 def run(awaitable: Awaitable[_T]) -> _T:
@@ -104,3 +113,56 @@ def api(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[Api]:
         yield a
     finally:
         a.client.close()
+
+
+# -- hosted checkout ------------------------------------------------------------------
+
+
+def checkout_settings(sandbox: Sandbox, options: dict) -> dict:
+    settings: dict = dict(
+        client_token=CHECKOUT_TOKEN, client_id=CHECKOUT_CLIENT_ID,
+        webhook_secret=CHECKOUT_WEBHOOK_SECRET, allow_insecure_loopback=True, **CHECKOUT_FAST,
+    )
+    settings.update(options)
+    return settings
+
+
+def make_checkout_client(sandbox: Sandbox, **options: Any) -> pesakit.CheckoutClient:
+    """A blocking checkout client for the emulator's default payment application."""
+    return pesakit.CheckoutClient(sandbox.checkout_url, **checkout_settings(sandbox, options))
+
+
+def make_async_checkout_client(sandbox: Sandbox, **options: Any) -> pesakit.AsyncCheckoutClient:
+    """An asyncio checkout client for the emulator's default payment application."""
+    return pesakit.AsyncCheckoutClient(sandbox.checkout_url, **checkout_settings(sandbox, options))
+
+
+class CheckoutApi:
+    """Calls a checkout client's operation the same way whether it is blocking or async."""
+
+    def __init__(self, sandbox: Sandbox, mode: str, **options: Any) -> None:
+        self.mode = mode
+        self.sandbox = sandbox
+        self.client: Any = (
+            make_checkout_client(sandbox, **options) if mode == "sync"
+            else make_async_checkout_client(sandbox, **options)
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+        if self.mode == "sync" or name in ("webhook_verifier", "close", "base_url"):
+            return method
+        return lambda *args, **kwargs: run(method(*args, **kwargs))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+def checkout(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[CheckoutApi]:
+    """The blocking checkout client, then the async one, over the same test body."""
+    a = CheckoutApi(sandbox, request.param)
+    try:
+        yield a
+    finally:
+        a.close()

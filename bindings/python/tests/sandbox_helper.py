@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import queue
@@ -9,6 +10,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
@@ -17,6 +19,19 @@ DEFAULT_CLIENT_ID = "demo-client-id"
 DEFAULT_CLIENT_SECRET = "demo-client-secret"
 WEBHOOK_SECRET = "demo-webhook-secret"
 AUTHORIZE_PATH = "/paypack/api/auth/agents/authorize"
+
+# The hosted-checkout gateway's defaults (tests/sandbox/README.md, "Hosted checkout").
+CHECKOUT_TOKEN = "demo-checkout-token"  # every scope
+CHECKOUT_LIMITED_TOKEN = "demo-limited-token"  # only payments.get
+CHECKOUT_CLIENT_ID = "demo0checkout0client0id000000001"
+CHECKOUT_WEBHOOK_SECRET = "demo-checkout-webhook-secret"
+CHECKOUT_APPLICATION_ID = "1"
+CHECKOUT_APPLICATION_NAME = "Demo shop"
+OAUTH_CLIENT_ID = "demo-oauth-client"
+OAUTH_CLIENT_SECRET = "demo-oauth-secret"
+OAUTH_USERNAME = "demo@pesakit.dev"
+OAUTH_PASSWORD = "demo-password"
+OAUTH_TOKEN_PATH = "/checkout/oauth/token"
 
 _T = TypeVar("_T")
 
@@ -95,6 +110,8 @@ class Sandbox:
         self.url: str = first[len(prefix):].strip()
         #: The Paypack base URL, ``http://127.0.0.1:PORT/paypack/api``.
         self.paypack_url: str = self.url + "/paypack/api"
+        #: The hosted-checkout base URL, ``http://127.0.0.1:PORT/checkout``.
+        self.checkout_url: str = self.url + "/checkout"
 
     def close(self) -> None:
         """Stops the process (SIGTERM, then SIGKILL)."""
@@ -112,12 +129,20 @@ class Sandbox:
 
     def http(
         self, method: str, path: str, body: Any = None, headers: Optional[Dict[str, str]] = None,
+        form: Optional[Dict[str, str]] = None,
     ) -> Tuple[int, Any]:
-        """Sends one request to the emulator; returns ``(status, decoded JSON or text)``."""
-        data = None if body is None else json.dumps(body).encode()
+        """Sends one request to the emulator; returns ``(status, decoded JSON or text)``.
+
+        ``body`` is sent as JSON, ``form`` as ``application/x-www-form-urlencoded``."""
+        if form is not None:
+            data: Optional[bytes] = urllib.parse.urlencode(form).encode()
+            content_type = "application/x-www-form-urlencoded"
+        else:
+            data = None if body is None else json.dumps(body).encode()
+            content_type = "application/json"
         request = urllib.request.Request(self.url + path, data=data, method=method)
         if data is not None:
-            request.add_header("Content-Type", "application/json")
+            request.add_header("Content-Type", content_type)
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         try:
@@ -197,3 +222,75 @@ class Sandbox:
         if status != 200:
             raise ControlError(f"authorize answered {status}: {answer!r}")
         return answer  # type: ignore[no-any-return]
+
+    # -- hosted checkout --------------------------------------------------------------
+
+    def oauth_sign_in(
+        self, username: str = OAUTH_USERNAME, password: str = OAUTH_PASSWORD,
+        client_id: str = OAUTH_CLIENT_ID, client_secret: str = OAUTH_CLIENT_SECRET,
+    ) -> Dict[str, Any]:
+        """Signs in to the checkout dashboard with raw HTTP (OAuth2 password grant);
+        returns ``{"access_token", "refresh_token", "expires_in", "token_type"}``."""
+        status, answer = self.http("POST", OAUTH_TOKEN_PATH, form={
+            "grant_type": "password", "username": username, "password": password,
+            "client_id": client_id, "client_secret": client_secret,
+        })
+        if status != 200:
+            raise ControlError(f"OAuth sign-in answered {status}: {answer!r}")
+        return answer  # type: ignore[no-any-return]
+
+    def payment_status(self, payment_id: str, status: str, received_minor: Optional[int] = None) -> Any:
+        """Moves a checkout payment to ``status`` (and sends its webhook)."""
+        body: Dict[str, Any] = {"status": status}
+        if received_minor is not None:
+            body["received_minor"] = received_minor
+        return self.control("POST", f"/_sandbox/checkout/payments/{payment_id}/status", body)
+
+    def checkout_config(self, **config: Any) -> Any:
+        """Changes the hosted-checkout configuration."""
+        return self.control("POST", "/_sandbox/checkout/config", config)
+
+    def checkout_ledger(self) -> Dict[str, Any]:
+        """Checkout payments and applications as the emulator holds them."""
+        return self.control("GET", "/_sandbox/checkout/ledger")  # type: ignore[no-any-return]
+
+    def oauth_expire(self, which: Optional[str] = None) -> Any:
+        """Makes the OAuth2 tokens issued so far answer as expired."""
+        return self.control("POST", "/_sandbox/checkout/oauth/expire", {} if which is None else {"which": which})
+
+    def checkout_deliveries(self) -> List[Dict[str, Any]]:
+        """The checkout webhook deliveries, oldest first."""
+        return self.control("GET", "/_sandbox/checkout/webhooks/deliveries")  # type: ignore[no-any-return]
+
+
+class WebhookReceiver:
+    """A local HTTP endpoint (``http.server`` in a thread) that records every POST —
+    raw body and headers (names lowercased) — and answers ``status``."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.received: List[Tuple[bytes, Dict[str, str]]] = []
+        lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                with lock:
+                    receiver.received.append((body, {k.lower(): v for k, v in self.headers.items()}))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="webhook-receiver", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,8 +1,10 @@
-"""Runs every conformance scenario (``tests/conformance/paypack/*.json``) through the
-Python package against a fresh emulator, as specified in ``tests/conformance/README.md``.
+"""Runs every conformance scenario (``tests/conformance/paypack/*.json`` and
+``tests/conformance/checkout/*.json``) through the Python package against a fresh
+emulator, as specified in ``tests/conformance/README.md``.
 
 ``PESAKIT_REPO`` locates the repository; ``PESAKIT_CONFORMANCE_DIR`` may point at
-another directory of scenarios (to try new ones).
+another directory of Paypack scenarios, ``PESAKIT_CHECKOUT_CONFORMANCE_DIR`` at another
+directory of checkout scenarios (to try new ones).
 """
 
 from __future__ import annotations
@@ -21,19 +23,35 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 import pesakit
-from sandbox_helper import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, repo_root
+from sandbox_helper import (
+    CHECKOUT_CLIENT_ID,
+    CHECKOUT_TOKEN,
+    CHECKOUT_WEBHOOK_SECRET,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    OAUTH_CLIENT_ID,
+    OAUTH_CLIENT_SECRET,
+    Sandbox,
+    repo_root,
+)
 
 
-def scenario_dir() -> Path:
-    override = os.environ.get("PESAKIT_CONFORMANCE_DIR")
-    return Path(override) if override else repo_root() / "tests" / "conformance" / "paypack"
+def scenario_dir(gateway: str = "paypack") -> Path:
+    variable = "PESAKIT_CONFORMANCE_DIR" if gateway == "paypack" else "PESAKIT_CHECKOUT_CONFORMANCE_DIR"
+    override = os.environ.get(variable)
+    return Path(override) if override else repo_root() / "tests" / "conformance" / gateway
 
 
 SCENARIOS = sorted(scenario_dir().glob("*.json"))
+CHECKOUT_SCENARIOS = sorted(scenario_dir("checkout").glob("*.json"))
 
 
 def test_scenarios_exist() -> None:
     assert SCENARIOS, f"no conformance scenarios under {scenario_dir()}"
+
+
+def test_checkout_scenarios_exist() -> None:
+    assert CHECKOUT_SCENARIOS, f"no checkout conformance scenarios under {scenario_dir('checkout')}"
 
 
 class StepFailed(AssertionError):
@@ -131,15 +149,70 @@ def canon_error(e: pesakit.PesakitError) -> Dict[str, Any]:
         "retry_after_ms": e.retry_after_ms,
         "idempotency_key": e.idempotency_key,
         "summary": str(e),
+        "fields": sorted(f.field for f in e.field_errors),
     }
+
+
+# -- canonical forms: hosted checkout -------------------------------------------------
+
+
+def canon_money(m: Optional[pesakit.Money]) -> Optional[Dict[str, Any]]:
+    if m is None:
+        return None
+    return {"value": amount(m.value), "minor_units": m.minor_units, "formatted": m.formatted}
+
+
+def canon_payment(p: pesakit.Payment) -> Dict[str, Any]:
+    return {
+        "id": p.id,
+        "status": name_of(p.status),
+        "status_raw": p.status_raw,
+        "reference": p.reference,
+        "currency_code": p.currency_code,
+        "amount": canon_money(p.amount),
+        "received_amount": canon_money(p.received_amount),
+        "has_found_at": p.found_at is not None,
+        "has_confirmed_at": p.confirmed_at is not None,
+        "has_date": p.date is not None,
+    }
+
+
+def canon_checkout(c: pesakit.Checkout) -> Dict[str, Any]:
+    return {
+        "payment_id": c.payment_id,
+        "url_has_payment_id": c.payment_id in c.checkout_url,
+        "has_expires_at": c.expires_at is not None,
+    }
+
+
+def canon_application(a: pesakit.PaymentApplication) -> Dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "client_id_length": None if a.client_id is None else len(a.client_id),
+        "currency_whitelist": list(a.currency_whitelist),
+    }
+
+
+def canon_applications(apps: List[pesakit.PaymentApplication]) -> Dict[str, Any]:
+    return {"count": len(apps), "names": [a.name for a in apps]}
+
+
+def canon_checkout_event(e: pesakit.CheckoutWebhookEvent) -> Dict[str, Any]:
+    return {"kind": name_of(e.kind), "kind_raw": e.kind_raw, "payment": canon_payment(e.payment)}
 
 
 # -- values -----------------------------------------------------------------------
 
 
+REFERENCE = re.compile(r"\$([A-Za-z_]\w*)(?:\.|$)")
+
+
 def resolve(value: Any, saved: Dict[str, Any]) -> Any:
-    """Replaces ``"$name.field"`` strings with saved values, recursively."""
-    if isinstance(value, str) and value.startswith("$"):
+    """Replaces ``"$name.field"`` strings with saved values, recursively. Only a name
+    (letters, digits, ``_``, not starting with a digit) makes a reference: ``"$100.00"``
+    (a formatted amount) stays text, as in the Rust runner."""
+    if isinstance(value, str) and REFERENCE.match(value):
         name, _, path = value[1:].partition(".")
         if name not in saved:
             raise StepFailed(f"{value}: nothing was saved as {name!r}")
@@ -175,8 +248,9 @@ def match(expected: Any, actual: Any, path: str) -> None:
     elif isinstance(expected, bool) or isinstance(actual, bool):
         if type(expected) is not type(actual) or expected != actual:
             raise StepFailed(f"{path}: expected {expected!r}, got {actual!r}")
-    elif isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
-        if float(expected) != float(actual):
+    elif isinstance(expected, (int, float)) and isinstance(actual, (int, float, Decimal)):
+        # JSON numbers by value; a Decimal (payer instructions) exactly.
+        if Decimal(str(expected)) != Decimal(str(actual)):
             raise StepFailed(f"{path}: expected {expected!r}, got {actual!r}")
     elif expected != actual:
         raise StepFailed(f"{path}: expected {expected!r}, got {actual!r}")
@@ -201,10 +275,16 @@ class Runner:
 
     def __init__(self, sandbox: Sandbox, scenario: Dict[str, Any]) -> None:
         self.sandbox = sandbox
+        self.gateway: str = scenario.get("gateway", "paypack")
+        if self.gateway not in ("paypack", "checkout"):
+            raise StepFailed(f"unknown gateway {self.gateway!r}")
         self.store = MapStore()
         self.overrides: Dict[str, Any] = dict(scenario.get("client") or {})
         self.client: Optional[pesakit.PaypackClient] = None
+        self.checkout: Optional[pesakit.CheckoutClient] = None
         self.saved: Dict[str, Any] = {}
+        # Checkout scenarios with "oauth": the dashboard sign-in, once, before any step.
+        self.oauth: Optional[Dict[str, Any]] = sandbox.oauth_sign_in() if scenario.get("oauth") else None
 
     # The client is created at its first use, so `seed_tokens` can fill the store first.
     def sync_client(self) -> pesakit.PaypackClient:
@@ -232,6 +312,46 @@ class Runner:
         # One client: the async face of the same token cache and connection pool.
         return self.sync_client().as_async()
 
+    def checkout_client(self) -> pesakit.CheckoutClient:
+        if self.checkout is None:
+            o = {**RUNNER_DEFAULTS, **self.overrides}
+            options: Dict[str, Any] = {}
+            for key, value in o.items():
+                if key == "poll_interval_ms":
+                    continue  # the checkout client does not poll
+                if key in CLIENT_MS_OPTIONS:
+                    options[CLIENT_MS_OPTIONS[key]] = dt.timedelta(milliseconds=value)
+                elif key == "max_retries":
+                    options["max_retries"] = value
+                elif key != "client_token":
+                    raise StepFailed(f"unknown checkout client option {key!r}")
+            oauth = None
+            if self.oauth is not None:
+                oauth = pesakit.CheckoutOAuth(
+                    self.oauth["access_token"],
+                    OAUTH_CLIENT_ID,
+                    refresh_token=self.oauth["refresh_token"],
+                    client_secret=OAUTH_CLIENT_SECRET,
+                )
+            self.checkout = pesakit.CheckoutClient(
+                self.sandbox.checkout_url,
+                client_token=o.get("client_token", CHECKOUT_TOKEN),
+                client_id=CHECKOUT_CLIENT_ID,
+                webhook_secret=CHECKOUT_WEBHOOK_SECRET,
+                oauth=oauth,
+                allow_insecure_loopback=True,
+                token_store=self.store,
+                **options,
+            )
+        return self.checkout
+
+    def ensure_client(self) -> None:
+        """Creates the scenario's client now (before concurrent calls share it)."""
+        if self.gateway == "checkout":
+            self.checkout_client()
+        else:
+            self.sync_client()
+
     # -- call ---------------------------------------------------------------------
 
     @staticmethod
@@ -254,7 +374,55 @@ class Runner:
     def pager_result(ids: List[str]) -> Dict[str, Any]:
         return {"count": len(ids), "unique": len(set(ids))}
 
-    async def call_async(self, name: str, args: Dict[str, Any]) -> Dict[str, Any]:
+    @staticmethod
+    def checkout_args(args: Dict[str, Any]) -> Dict[str, Any]:
+        return dict(
+            amount=args["amount"], currency=args["currency"], reference=args["reference"],
+            reference_label=args.get("reference_label"), exponent=args.get("exponent"),
+        )
+
+    @staticmethod
+    def application_args(args: Dict[str, Any]) -> Dict[str, Any]:
+        return dict(
+            name=args["name"], secret=args["secret"], callback_url=args.get("callback_url"),
+            currency_whitelist=args.get("currency_whitelist") or (),
+        )
+
+    async def checkout_call_async(self, name: str, args: Dict[str, Any]) -> Any:
+        c = self.checkout_client().as_async()
+        if name == "create_checkout":
+            return canon_checkout(await c.create_checkout(**self.checkout_args(args)))
+        if name == "get_payment":
+            return canon_payment(await c.get_payment(args["id"]))
+        if name == "payer_instructions":
+            return await c.payer_instructions(args["payment_id"], args["provider"], args["method"])
+        if name == "payment_applications":
+            return canon_applications(await c.payment_applications())
+        if name == "payment_application":
+            return canon_application(await c.payment_application(args["id"]))
+        if name == "create_payment_application":
+            return canon_application(await c.create_payment_application(**self.application_args(args)))
+        raise StepFailed(f"unknown checkout call {name!r}")
+
+    def checkout_call_blocking(self, name: str, args: Dict[str, Any]) -> Any:
+        c = self.checkout_client()
+        if name == "create_checkout":
+            return canon_checkout(c.create_checkout(**self.checkout_args(args)))
+        if name == "get_payment":
+            return canon_payment(c.get_payment(args["id"]))
+        if name == "payer_instructions":
+            return c.payer_instructions(args["payment_id"], args["provider"], args["method"])
+        if name == "payment_applications":
+            return canon_applications(c.payment_applications())
+        if name == "payment_application":
+            return canon_application(c.payment_application(args["id"]))
+        if name == "create_payment_application":
+            return canon_application(c.create_payment_application(**self.application_args(args)))
+        raise StepFailed(f"unknown checkout call {name!r}")
+
+    async def call_async(self, name: str, args: Dict[str, Any]) -> Any:
+        if self.gateway == "checkout":
+            return await self.checkout_call_async(name, args)
         c = self.async_client()
         if name == "authorize":
             return {"expires_in_future": await c.authorize() > dt.datetime.now(dt.timezone.utc)}
@@ -279,7 +447,9 @@ class Runner:
             return self.pager_result([e.id async for e in c.events(**self.event_filter(args))])
         raise StepFailed(f"unknown call {name!r}")
 
-    def call_blocking(self, name: str, args: Dict[str, Any]) -> Dict[str, Any]:
+    def call_blocking(self, name: str, args: Dict[str, Any]) -> Any:
+        if self.gateway == "checkout":
+            return self.checkout_call_blocking(name, args)
         c = self.sync_client()
         if name == "authorize":
             return {"expires_in_future": c.authorize() > dt.datetime.now(dt.timezone.utc)}
@@ -332,7 +502,7 @@ class Runner:
         args = resolve(step.get("args") or {}, self.saved)
         concurrency = int(step.get("concurrency", 1))
         if concurrency > 1:
-            self.sync_client()
+            self.ensure_client()
             outcomes = await asyncio.gather(*[self.outcome(step, name, args) for _ in range(concurrency)])
             for outcome in outcomes:
                 self.check(step, outcome)
@@ -362,6 +532,12 @@ class Runner:
             box.revoke_tokens(step["which"])
         elif kind == "config":
             box.control("POST", "/_sandbox/paypack/config", step["config"])
+        elif kind == "payment_status":
+            box.control(
+                "POST", f"/_sandbox/checkout/payments/{step['payment_id']}/status", {"status": step["status"]}
+            )
+        elif kind == "oauth_expire":
+            box.oauth_expire(step.get("which"))
         elif kind == "seed_tokens":
             answer = box.raw_authorize()
             now = int(time.time())
@@ -387,7 +563,7 @@ class Runner:
             if count != step["count"]:
                 raise StepFailed(f"ledger: expected {step['count']} transactions, got {count}")
             return
-        prefix = "/paypack/api" + step["path"]
+        prefix = ("/checkout" if self.gateway == "checkout" else "/paypack/api") + step["path"]
         selected = [
             r for r in self.sandbox.requests()
             if r["method"].upper() == step["method"].upper() and r["path"].startswith(prefix)
@@ -417,13 +593,62 @@ class Runner:
 
     # -- webhook ------------------------------------------------------------------
 
+    @staticmethod
+    def webhook_body(w: Dict[str, Any]) -> bytes:
+        if "body_text" in w:
+            return w["body_text"].encode()  # type: ignore[no-any-return]
+        return json.dumps(w["body"], separators=(",", ":"), ensure_ascii=False).encode()
+
+    @staticmethod
+    def tamper_amount(body: bytes) -> bytes:
+        """The first digit after the first ``"amount":`` replaced by the next digit."""
+        at = body.index(b'"amount":') + len(b'"amount":')
+        digit = next(i for i in range(at, len(body)) if chr(body[i]).isdigit())
+        new = b"0" if body[digit:digit + 1] == b"9" else bytes([body[digit] + 1])
+        return body[:digit] + new + body[digit + 1:]
+
+    def step_checkout_webhook(self, step: Dict[str, Any]) -> None:
+        w = step["webhook"]
+        verifier = pesakit.CheckoutWebhookVerifier(w["secret"])
+        body = self.webhook_body(w)
+        mode = w["signature"]
+        now = int(time.time())
+        ts = now - 3600 if mode == "stale" else now
+        signature: Optional[str] = verifier.sign(ts, body)
+        timestamp: Optional[str] = str(ts)
+        if mode in ("valid", "stale"):
+            pass
+        elif mode == "tamper_body":
+            if "tamper" in w:
+                body = body.replace(w["tamper"].encode(), w["tamper_with"].encode(), 1)
+            else:
+                body = self.tamper_amount(body)
+        elif mode == "tamper_signature":
+            assert signature is not None
+            signature = ("1" if signature[0] == "0" else "0") + signature[1:]
+        elif mode == "missing":
+            signature = None
+        elif mode == "missing_timestamp":
+            timestamp = None
+        elif mode == "wrong_secret":
+            signature = pesakit.CheckoutWebhookVerifier("not-the-secret").sign(ts, body)
+        else:
+            raise StepFailed(f"unknown signature mode {mode!r}")
+        try:
+            outcome: Any = canon_checkout_event(
+                verifier.verify_and_parse(body, signature, timestamp, event=w.get("event"))
+            )
+        except pesakit.PesakitError as e:
+            outcome = e
+        self.check(step, outcome)
+
     def step_webhook(self, step: Dict[str, Any]) -> None:
+        if self.gateway == "checkout":
+            self.step_checkout_webhook(step)
+            return
         w = step["webhook"]
         verifier = pesakit.PaypackWebhookVerifier(w["secret"])
-        if "body_text" in w:
-            body = w["body_text"].encode()
-        else:
-            body = json.dumps(w["body"], separators=(",", ":"), ensure_ascii=False).encode()
+        body = self.webhook_body(w)
         signature: Optional[str] = verifier.sign(body)
         mode = w["signature"]
         if mode == "valid":
@@ -432,10 +657,7 @@ class Runner:
             if "tamper" in w:
                 body = body.replace(w["tamper"].encode(), w["tamper_with"].encode(), 1)
             else:
-                at = body.index(b'"amount":') + len(b'"amount":')
-                digit = next(i for i in range(at, len(body)) if chr(body[i]).isdigit())
-                new = b"0" if body[digit:digit + 1] == b"9" else bytes([body[digit] + 1])
-                body = body[:digit] + new + body[digit + 1:]
+                body = self.tamper_amount(body)
         elif mode == "tamper_signature":
             assert signature is not None
             signature = ("B" if signature[0] == "A" else "A") + signature[1:]
@@ -468,24 +690,28 @@ class Runner:
                 elif "webhook" in step:
                     self.step_webhook(step)
                 else:
-                    if self.client is not None:
-                        self.client.close()
-                    self.client = None
+                    self.close()
             except StepFailed as e:
                 raise StepFailed(f"step {i} {json.dumps(step)}: {e}") from None
 
     def close(self) -> None:
+        """Drops the clients (the store stays, for ``new_client``)."""
         if self.client is not None:
             self.client.close()
+        if self.checkout is not None:
+            self.checkout.close()
+        self.client = None
+        self.checkout = None
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_scenario(path: Path) -> None:
+def run_scenario(path: Path, gateway: str) -> None:
     scenario = json.loads(path.read_text())
+    declared = scenario.get("gateway", "paypack")
+    assert declared == gateway, f"{path} is a {declared!r} scenario in the {gateway} directory"
     sandbox = Sandbox()
     try:
         if "sandbox" in scenario:
-            sandbox.control("POST", "/_sandbox/paypack/config", scenario["sandbox"])
+            sandbox.control("POST", f"/_sandbox/{gateway}/config", scenario["sandbox"])
         runner = Runner(sandbox, scenario)
         try:
             asyncio.run(runner.run(scenario["steps"]))
@@ -493,3 +719,13 @@ def test_scenario(path: Path) -> None:
             runner.close()
     finally:
         sandbox.close()
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario(path: Path) -> None:
+    run_scenario(path, "paypack")
+
+
+@pytest.mark.parametrize("path", CHECKOUT_SCENARIOS, ids=[p.stem for p in CHECKOUT_SCENARIOS])
+def test_checkout_scenario(path: Path) -> None:
+    run_scenario(path, "checkout")

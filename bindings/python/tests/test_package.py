@@ -47,15 +47,18 @@ def test_public_names() -> None:
         "EventPage", "Profile", "TransactionStatus", "TransactionKind", "EventKind",
         "PesakitError", "ErrorKind", "TokenStore", "TokenSet", "Logger", "LogLevel",
         "WebhookMode", "PaypackWebhookVerifier", "new_idempotency_key", "normalize_rw_phone",
-        "pesakit_version",
+        "pesakit_version", "CheckoutClient", "AsyncCheckoutClient", "CheckoutWebhookVerifier",
+        "CheckoutOAuth", "CheckoutWebhookEvent", "CheckoutEventKind", "Payment", "PaymentStatus",
+        "Money", "PaymentApplication", "Checkout", "FieldError",
     ]:
         assert name in pesakit.__all__, name
-    # The idiomatic clients replace the generated one.
+    # The idiomatic clients replace the generated ones.
     assert pesakit.PaypackClient is not _native.PaypackClient
+    assert pesakit.CheckoutClient is not _native.CheckoutClient
 
 
 def test_public_items_have_docstrings() -> None:
-    for name in ["PaypackClient", "AsyncPaypackClient", "Pager", "AsyncPager"]:
+    for name in ["PaypackClient", "AsyncPaypackClient", "Pager", "AsyncPager", "CheckoutClient", "AsyncCheckoutClient"]:
         cls = getattr(pesakit, name)
         assert cls.__doc__, name
         for attr, value in vars(cls).items():
@@ -63,6 +66,9 @@ def test_public_items_have_docstrings() -> None:
                 assert value.__doc__, f"{name}.{attr}"
     assert pesakit.PaypackClient.from_env.__doc__
     assert pesakit.PaypackClient.__init__.__doc__
+    assert pesakit.CheckoutClient.from_env.__doc__
+    assert pesakit.CheckoutClient.__init__.__doc__
+    assert pesakit.CheckoutClient.webhook_verifier.__doc__
 
 
 def test_helpers() -> None:
@@ -93,11 +99,16 @@ def test_every_error_variant_prints_its_summary() -> None:
     for kind in pesakit.ErrorKind:
         name = "".join(part.capitalize() for part in kind.name.split("_"))
         cls = getattr(pesakit.PesakitError, name)
-        e = cls(kind, "A sentence.", 500, "gateway says", None, "{}", None, None)
+        field = pesakit.FieldError(field="amount", messages=["The amount field is required."])
+        e = cls(kind, "A sentence.", 500, "gateway says", None, "{}", None, None, [field])
         assert isinstance(e, pesakit.PesakitError)
         assert str(e) == "A sentence."
         assert repr(e).startswith(f"PesakitError.{name}(kind=")
         assert "gateway_message='gateway says'" in repr(e)
+        assert "field_errors=[FieldError(field=amount, messages=['The amount field is required.'])]" in repr(e)
+        # Written before field_errors existed: still constructs, with none.
+        older = cls(kind, "Older.", None, None, None, None, None, None)
+        assert older.field_errors == [] and str(older) == "Older."
         variants += 1
     assert variants == 13
 

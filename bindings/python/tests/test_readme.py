@@ -16,7 +16,15 @@ from typing import Iterator, List, Tuple
 
 import pytest
 
-from sandbox_helper import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, repo_root
+from sandbox_helper import (
+    CHECKOUT_CLIENT_ID,
+    CHECKOUT_TOKEN,
+    CHECKOUT_WEBHOOK_SECRET,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    Sandbox,
+    repo_root,
+)
 
 READMES = [Path("bindings/python/README.md"), Path("README.md")]
 BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -41,6 +49,11 @@ def test_the_python_readme_has_sync_and_async_quickstarts() -> None:
     ours = [code for name, code in BLOCKS if name.startswith("bindings/python/README.md")]
     assert any("PaypackClient.from_env()" in code for code in ours)
     assert any("AsyncPaypackClient.from_env()" in code and "asyncio.run" in code for code in ours)
+    assert any(
+        "CheckoutClient.from_env()" in code and "create_checkout" in code and "get_payment" in code
+        and "webhook_verifier()" in code and "verify_and_parse" in code
+        for code in ours
+    )
 
 
 @pytest.fixture
@@ -63,10 +76,16 @@ def test_readme_block(name: str, code: str, settling_sandbox: Sandbox, tmp_path:
         PAYPACK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
         PAYPACK_BASE_URL=settling_sandbox.paypack_url,
         PAYPACK_ALLOW_INSECURE_LOOPBACK="1",
+        PAYMENT_BASE_URL=settling_sandbox.checkout_url,
+        PAYMENT_CLIENT_ID=CHECKOUT_CLIENT_ID,
+        PAYMENT_CLIENT_TOKEN=CHECKOUT_TOKEN,
+        WEBHOOK_SECRET=CHECKOUT_WEBHOOK_SECRET,
+        PAYMENT_ALLOW_INSECURE_LOOPBACK="1",
     )
     env.pop("PYTHONPATH", None)
     done = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, f"{name} failed:\n{code}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
-    assert DEFAULT_CLIENT_SECRET not in done.stdout + done.stderr
+    for secret in (DEFAULT_CLIENT_SECRET, CHECKOUT_TOKEN, CHECKOUT_WEBHOOK_SECRET):
+        assert secret not in done.stdout + done.stderr

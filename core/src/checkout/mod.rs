@@ -523,7 +523,7 @@ impl Client {
     async fn send_with_oauth(&self, mut call: Call<'_>) -> Result<Answer> {
         let (tokens, oauth) = self.inner.oauth.as_ref().ok_or_else(|| {
             Error::configuration(
-                "payment applications need OAuth tokens: pass them with ClientBuilder::oauth",
+                "payment applications need OAuth tokens: give the client the tokens from a dashboard sign-in",
             )
         })?;
         let refresher = Refresher {
@@ -561,7 +561,7 @@ impl Client {
             .or_else(|| currency_exponent(&currency))
             .ok_or_else(|| {
                 Error::validation(format!(
-                    "the minor-unit digits of currency {currency} are unknown: set CheckoutRequest::exponent"
+                    "the minor-unit digits of currency {currency} are unknown: set the request's exponent"
                 ))
             })?;
         if !request.amount.is_positive() {
@@ -570,10 +570,10 @@ impl Client {
                 request.amount
             )));
         }
-        let minor = request.amount.to_minor_units(exponent).map_err(|e| {
+        let minor = request.amount.to_minor_units(exponent).map_err(|_| {
             Error::validation(format!(
-                "{} ({currency} has {exponent} decimal digit(s))",
-                e.message()
+                "amount {} has more decimal digits than {currency} allows ({exponent}); amounts are never rounded",
+                request.amount
             ))
         })?;
         let reference = request.reference.trim();

@@ -1,6 +1,6 @@
 """pesakit: one payments client, written once in Rust, for Python backends.
 
-Paypack (Rwanda) today::
+Paypack (Rwanda)::
 
     import pesakit
     from decimal import Decimal
@@ -9,9 +9,16 @@ Paypack (Rwanda) today::
         tx = client.cashin(Decimal("1000"), "0788123456")
         done = client.wait_for_completion(tx.reference, timeout=120)
 
-:class:`PaypackClient` blocks; :class:`AsyncPaypackClient` has the same calls for
-asyncio. Every failure is a :class:`PesakitError` whose ``kind`` (an :class:`ErrorKind`)
-a program can branch on, and whose ``str()`` is a sentence a person understands. Money is
+and hosted checkouts (a white-label checkout gateway)::
+
+    with pesakit.CheckoutClient.from_env() as client:
+        checkout = client.create_checkout(Decimal("100.50"), "USD", "order-1001")
+        payment = client.get_payment(checkout.payment_id)
+
+:class:`PaypackClient` and :class:`CheckoutClient` block; :class:`AsyncPaypackClient`
+and :class:`AsyncCheckoutClient` have the same calls for asyncio. Every failure is a
+:class:`PesakitError` whose ``kind`` (an :class:`ErrorKind`) a program can branch on,
+and whose ``str()`` is a sentence a person understands. Money is
 :class:`decimal.Decimal`, never ``float``; timestamps are timezone-aware UTC
 ``datetime`` values.
 """
@@ -28,16 +35,27 @@ from ._client import (
     Pager,
     PaypackClient,
 )
+from ._checkout import AsyncCheckoutClient, CheckoutClient
 from ._convert import AmountLike, Seconds
 from ._logging import LoggerLike
 from ._native import (
+    Checkout,
+    CheckoutEventKind,
+    CheckoutOAuth,
+    CheckoutWebhookEvent,
+    CheckoutWebhookVerifier,
     ErrorKind,
     Event,
     EventKind,
     EventPage,
+    FieldError,
     InternalError,
     Logger,
     LogLevel,
+    Money,
+    Payment,
+    PaymentApplication,
+    PaymentStatus,
     PaypackWebhookVerifier,
     PesakitError,
     Profile,
@@ -58,18 +76,30 @@ __version__: str = pesakit_version()
 
 __all__ = [
     "AmountLike",
+    "AsyncCheckoutClient",
     "AsyncPager",
     "AsyncPaypackClient",
+    "Checkout",
+    "CheckoutClient",
+    "CheckoutEventKind",
+    "CheckoutOAuth",
+    "CheckoutWebhookEvent",
+    "CheckoutWebhookVerifier",
     "DEFAULT_BASE_URL",
     "ErrorKind",
     "Event",
     "EventKind",
     "EventPage",
+    "FieldError",
     "InternalError",
     "LogLevel",
     "Logger",
     "LoggerLike",
+    "Money",
     "Pager",
+    "Payment",
+    "PaymentApplication",
+    "PaymentStatus",
     "PaypackClient",
     "PaypackWebhookVerifier",
     "PesakitError",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import enum
-from typing import Any, Optional, Type, TypeVar, Union
+from typing import Any, Iterable, List, Optional, Type, TypeVar, Union
 
 from . import _native
 
@@ -27,7 +27,15 @@ def validation_error(summary: str) -> "_native.PesakitError":
     """A ``PesakitError.Validation`` raised on the Python side of the boundary."""
     variant: Any = getattr(_native.PesakitError, "Validation")
     error: "_native.PesakitError" = variant(
-        _native.ErrorKind.VALIDATION, summary, None, None, None, None, None, None
+        kind=_native.ErrorKind.VALIDATION,
+        summary=summary,
+        status=None,
+        gateway_message=None,
+        gateway_code=None,
+        body=None,
+        retry_after_ms=None,
+        idempotency_key=None,
+        field_errors=[],
     )
     return error
 
@@ -186,4 +194,81 @@ def event_filter(
         limit=count(limit, "limit"),
         _from=instant(from_, "from_"),
         to=instant(to, "to"),
+    )
+
+
+def text(value: Optional[str], name: str) -> Optional[str]:
+    """A ``str`` (or ``None``); anything else raises ``TypeError``."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+
+
+def required_text(value: str, name: str) -> str:
+    """A ``str``; anything else (``None`` included) raises ``TypeError``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    return value
+
+
+def flag(value: Optional[bool], name: str) -> Optional[bool]:
+    """A ``bool`` (or ``None``)."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+
+
+def checkout_request(
+    value: AmountLike,
+    currency: str,
+    reference: str,
+    *,
+    reference_label: Optional[str],
+    redirect_url: Optional[str],
+    expires_at: Optional[_dt.datetime],
+    product_id: Optional[str],
+    settlement_currency: Optional[str],
+    site_id: Optional[str],
+    exponent: Optional[int],
+) -> "_native.CheckoutRequest":
+    """The generated ``CheckoutRequest``. The core converts the amount to minor units."""
+    if exponent is not None:
+        if isinstance(exponent, bool) or not isinstance(exponent, int):
+            raise TypeError(f"exponent must be an int, not {type(exponent).__name__}")
+        if exponent < 0:
+            raise ValueError("exponent must not be negative")
+    return _native.CheckoutRequest(
+        amount=amount(value),
+        currency=required_text(currency, "currency"),
+        reference=required_text(reference, "reference"),
+        reference_label=text(reference_label, "reference_label"),
+        redirect_url=text(redirect_url, "redirect_url"),
+        expires_at=instant(expires_at, "expires_at"),
+        product_id=text(product_id, "product_id"),
+        settlement_currency=text(settlement_currency, "settlement_currency"),
+        site_id=text(site_id, "site_id"),
+        exponent=exponent,
+    )
+
+
+def new_payment_application(
+    name: str,
+    *,
+    url: Optional[str],
+    callback_url: Optional[str],
+    currency_whitelist: Iterable[str],
+    allow_underpay: Optional[bool],
+    allow_overpay: Optional[bool],
+) -> "_native.NewPaymentApplication":
+    """The generated ``NewPaymentApplication`` (its secret travels separately)."""
+    if isinstance(currency_whitelist, str):
+        raise TypeError("currency_whitelist must be a list of currency codes, not one str")
+    codes: List[str] = [required_text(c, "each currency_whitelist item") for c in currency_whitelist]
+    return _native.NewPaymentApplication(
+        name=required_text(name, "name"),
+        url=text(url, "url"),
+        callback_url=text(callback_url, "callback_url"),
+        currency_whitelist=codes,
+        allow_underpay=flag(allow_underpay, "allow_underpay"),
+        allow_overpay=flag(allow_overpay, "allow_overpay"),
     )

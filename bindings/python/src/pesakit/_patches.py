@@ -1,4 +1,4 @@
-"""Makes the generated types print the way Python users expect.
+"""Makes the generated types print (and construct) the way Python users expect.
 
 * The generated ``PesakitError`` variants print their fields (``kind=..., summary=...``).
   Here ``str(e)`` of every variant becomes ``e.summary``, the sentence the Rust core
@@ -6,14 +6,22 @@
 * The generated records are dataclasses whose fields are set in a hand-written
   ``__init__``, so their dataclass ``repr`` shows no field at all (``Transaction()``,
   also inside lists). Their ``repr`` becomes their generated ``str``, which lists every
-  field. No record carries a secret.
+  field. No record carries a secret: tokens live in the opaque ``TokenSet`` and
+  ``CheckoutOAuth``, and a payment application's webhook secret is passed beside its
+  ``NewPaymentApplication``, never inside it. (The objects ``CheckoutClient``,
+  ``CheckoutOAuth`` and the webhook verifiers print through their Rust ``Debug``, which
+  redacts.)
+* ``field_errors`` (the gateway's complaints per input field) is the newest field of
+  ``PesakitError``; constructing a variant without it (as code written before it existed
+  does, for example a ``TokenStore`` raising ``PesakitError.TokenStore(...)``) gives an
+  empty list instead of a ``TypeError``.
 
-Only presentation changes: no value, field or behaviour.
+Nothing else changes: no value, field or behaviour of a call.
 """
 
 from __future__ import annotations
 
-from typing import List, Type
+from typing import Any, Callable, List, Type
 
 from . import _native
 
@@ -26,6 +34,7 @@ _FIELDS = (
     "body",
     "retry_after_ms",
     "idempotency_key",
+    "field_errors",
 )
 
 
@@ -41,6 +50,17 @@ def _repr(self: BaseException) -> str:
     return f"PesakitError.{type(self).__name__}({fields})"
 
 
+def _field_errors_optional(generated: Callable[..., None]) -> Callable[..., None]:
+    def __init__(self: BaseException, *args: Any, **kwargs: Any) -> None:
+        if len(args) < len(_FIELDS) and "field_errors" not in kwargs:
+            kwargs["field_errors"] = []
+        generated(self, *args, **kwargs)
+
+    __init__.__doc__ = generated.__doc__
+    __init__._pesakit_patched = True  # type: ignore[attr-defined]
+    return __init__
+
+
 def variants() -> List[Type[BaseException]]:
     """Every variant class of the generated ``PesakitError``."""
     return [
@@ -52,9 +72,18 @@ def variants() -> List[Type[BaseException]]:
 
 RECORDS = (
     "CashRequest",
+    "Checkout",
+    "CheckoutOptions",
+    "CheckoutRequest",
+    "CheckoutWebhookEvent",
     "Event",
     "EventFilter",
     "EventPage",
+    "FieldError",
+    "Money",
+    "NewPaymentApplication",
+    "Payment",
+    "PaymentApplication",
     "PaypackOptions",
     "Profile",
     "Transaction",
@@ -70,6 +99,8 @@ def install() -> None:
     for cls in variants():
         cls.__str__ = _str  # type: ignore[method-assign]
         cls.__repr__ = _repr  # type: ignore[method-assign]
+        if not getattr(cls.__init__, "_pesakit_patched", False):
+            cls.__init__ = _field_errors_optional(cls.__init__)  # type: ignore[method-assign]
     for name in RECORDS:
         record = getattr(_native, name)
         if "__str__" in vars(record):
