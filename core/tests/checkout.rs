@@ -37,33 +37,6 @@ async fn count(env: &Env, method: &str, prefix: &str) -> usize {
         .count()
 }
 
-/// Signs in with the emulator's demo user (password grant), as a dashboard would.
-async fn sign_in(env: &Env) -> (String, String) {
-    let r: Value = env
-        .http
-        .post(format!("{}/oauth/token", env.sandbox.checkout_base_url()))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", pesakit_sandbox::DEFAULT_OAUTH_USERNAME),
-            ("password", pesakit_sandbox::DEFAULT_OAUTH_PASSWORD),
-            ("client_id", pesakit_sandbox::DEFAULT_OAUTH_CLIENT_ID),
-            (
-                "client_secret",
-                pesakit_sandbox::DEFAULT_OAUTH_CLIENT_SECRET,
-            ),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        r["access_token"].as_str().unwrap().to_owned(),
-        r["refresh_token"].as_str().unwrap().to_owned(),
-    )
-}
-
 fn oauth(access: &str, refresh: &str, expires_at: Option<Timestamp>) -> OAuthTokens {
     OAuthTokens {
         access_token: Secret::new(access),
@@ -374,7 +347,7 @@ async fn payment_lifecycle_arrives_as_verified_webhooks() {
 #[tokio::test]
 async fn payment_applications_with_oauth_refresh_and_rotation() {
     let env = start_with(|_| {}).await;
-    let (access, refresh) = sign_in(&env).await;
+    let (access, refresh) = env.checkout_sign_in().await;
     let store = Arc::new(MemoryTokenStore::new());
     let logger = CapturingLogger::new();
     let c = Client::builder()

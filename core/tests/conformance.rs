@@ -806,33 +806,6 @@ fn scenarios() -> Vec<(String, Value)> {
         .collect()
 }
 
-/// Signs in to the emulator's checkout OAuth server with its demo user.
-async fn checkout_sign_in(env: &Env) -> (String, String) {
-    let r: Value = env
-        .http
-        .post(format!("{}/oauth/token", env.sandbox.checkout_base_url()))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", pesakit_sandbox::DEFAULT_OAUTH_USERNAME),
-            ("password", pesakit_sandbox::DEFAULT_OAUTH_PASSWORD),
-            ("client_id", pesakit_sandbox::DEFAULT_OAUTH_CLIENT_ID),
-            (
-                "client_secret",
-                pesakit_sandbox::DEFAULT_OAUTH_CLIENT_SECRET,
-            ),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        r["access_token"].as_str().unwrap().to_owned(),
-        r["refresh_token"].as_str().unwrap().to_owned(),
-    )
-}
-
 async fn run(scenario: &Value) -> Result<(), String> {
     let env = start_with(|_| {}).await;
     let gateway = scenario["gateway"].as_str().unwrap_or("paypack").to_owned();
@@ -845,7 +818,7 @@ async fn run(scenario: &Value) -> Result<(), String> {
         .and_then(Value::as_bool)
         .unwrap_or(false)
     {
-        Some(checkout_sign_in(&env).await)
+        Some(env.checkout_sign_in().await)
     } else {
         None
     };

@@ -8,7 +8,6 @@ use pesakit::{Amount, Secret};
 
 use crate::callbacks::{ForeignLogger, ForeignStore, Logger, TokenStore};
 use crate::error::PesakitError;
-use crate::runtime::{block, run};
 use crate::types::{from_system_time, to_system_time, AmountText};
 
 /// Where a checkout payment stands. For `Unknown`, `status_raw` keeps the gateway's
@@ -507,40 +506,8 @@ impl CheckoutClient {
     }
 }
 
-macro_rules! checkout_operations {
-    ($(
-        $(#[$doc:meta])*
-        fn [$op:ident, $name:ident, $blocking:ident] ($($arg:ident : $ty:ty),*) -> $ret:ty => |$c:ident| $body:block
-    )*) => {
-        impl CheckoutClient {
-            $(
-                fn $op(&self, $($arg: $ty),*) -> impl std::future::Future<Output = Result<$ret, PesakitError>> + Send + 'static {
-                    let $c = self.inner.clone();
-                    async move $body
-                }
-            )*
-        }
-
-        #[uniffi::export]
-        impl CheckoutClient {
-            $(
-                $(#[$doc])*
-                pub async fn $name(&self, $($arg: $ty),*) -> Result<$ret, PesakitError> {
-                    run(self.$op($($arg),*)).await
-                }
-
-                $(#[$doc])*
-                ///
-                /// Blocks the calling thread until done.
-                pub fn $blocking(&self, $($arg: $ty),*) -> Result<$ret, PesakitError> {
-                    block(self.$op($($arg),*))
-                }
-            )*
-        }
-    };
-}
-
-checkout_operations! {
+export_operations! {
+    CheckoutClient;
     /// Creates a checkout and returns the hosted page to send the payer to. Not
     /// retried once the request may have arrived: after a timeout or server error, look
     /// the reference up before creating another.

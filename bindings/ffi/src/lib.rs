@@ -10,11 +10,12 @@
 
 uniffi::setup_scaffolding!("pesakit");
 
+#[macro_use]
+mod runtime;
 mod callbacks;
 mod checkout;
 mod error;
 mod paypack;
-mod runtime;
 mod types;
 
 pub use callbacks::{LogLevel, Logger, TokenSet, TokenStore};

@@ -199,42 +199,8 @@ impl PaypackClient {
     }
 }
 
-/// Defines each operation once, then exports it twice: `async` (for asyncio, Kotlin
-/// coroutines and Swift concurrency) and `_blocking` (for synchronous code).
-macro_rules! operations {
-    ($(
-        $(#[$doc:meta])*
-        fn [$op:ident, $name:ident, $blocking:ident] ($($arg:ident : $ty:ty),*) -> $ret:ty => |$c:ident| $body:block
-    )*) => {
-        impl PaypackClient {
-            $(
-                fn $op(&self, $($arg: $ty),*) -> impl std::future::Future<Output = Result<$ret, PesakitError>> + Send + 'static {
-                    let $c = self.inner.clone();
-                    async move $body
-                }
-            )*
-        }
-
-        #[uniffi::export]
-        impl PaypackClient {
-            $(
-                $(#[$doc])*
-                pub async fn $name(&self, $($arg: $ty),*) -> Result<$ret, PesakitError> {
-                    run(self.$op($($arg),*)).await
-                }
-
-                $(#[$doc])*
-                ///
-                /// Blocks the calling thread until done.
-                pub fn $blocking(&self, $($arg: $ty),*) -> Result<$ret, PesakitError> {
-                    block(self.$op($($arg),*))
-                }
-            )*
-        }
-    };
-}
-
-operations! {
+export_operations! {
+    PaypackClient;
     /// Makes sure a valid access token is held (loading, refreshing or authorizing only
     /// when needed) and returns when it expires.
     fn [authorize_op, authorize, authorize_blocking] () -> SystemTime => |c| {

@@ -57,3 +57,38 @@ where
     }
     RUNTIME.block_on(future)
 }
+
+/// Defines each operation of a client object once, then exports it twice: `async` (for asyncio, Kotlin
+/// coroutines and Swift concurrency) and `_blocking` (for synchronous code).
+macro_rules! export_operations {
+    ($client:ident; $(
+        $(#[$doc:meta])*
+        fn [$op:ident, $name:ident, $blocking:ident] ($($arg:ident : $ty:ty),*) -> $ret:ty => |$c:ident| $body:block
+    )*) => {
+        impl $client {
+            $(
+                fn $op(&self, $($arg: $ty),*) -> impl std::future::Future<Output = Result<$ret, PesakitError>> + Send + 'static {
+                    let $c = self.inner.clone();
+                    async move $body
+                }
+            )*
+        }
+
+        #[uniffi::export]
+        impl $client {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&self, $($arg: $ty),*) -> Result<$ret, PesakitError> {
+                    $crate::runtime::run(self.$op($($arg),*)).await
+                }
+
+                $(#[$doc])*
+                ///
+                /// Blocks the calling thread until done.
+                pub fn $blocking(&self, $($arg: $ty),*) -> Result<$ret, PesakitError> {
+                    $crate::runtime::block(self.$op($($arg),*))
+                }
+            )*
+        }
+    };
+}

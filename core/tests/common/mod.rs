@@ -163,6 +163,36 @@ impl Env {
     }
 }
 
+impl Env {
+    /// Signs in to the emulator's checkout OAuth server with its demo user (password
+    /// grant), as a dashboard would; returns `(access, refresh)`.
+    pub async fn checkout_sign_in(&self) -> (String, String) {
+        let r: Value = self
+            .http
+            .post(format!("{}/oauth/token", self.sandbox.checkout_base_url()))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", pesakit_sandbox::DEFAULT_OAUTH_USERNAME),
+                ("password", pesakit_sandbox::DEFAULT_OAUTH_PASSWORD),
+                ("client_id", pesakit_sandbox::DEFAULT_OAUTH_CLIENT_ID),
+                (
+                    "client_secret",
+                    pesakit_sandbox::DEFAULT_OAUTH_CLIENT_SECRET,
+                ),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            r["access_token"].as_str().unwrap().to_owned(),
+            r["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
 /// A logger that keeps every line, to assert on what was (and was not) logged.
 #[derive(Default)]
 pub struct CapturingLogger {
