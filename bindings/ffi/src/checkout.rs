@@ -633,4 +633,19 @@ impl CheckoutWebhookVerifier {
     pub fn sign(&self, timestamp: i64, body: Vec<u8>) -> String {
         self.inner.sign(timestamp, &body)
     }
+
+    /// The header carrying the signature: `X-PaymentService-Signature`.
+    pub fn signature_header(&self) -> String {
+        core::SIGNATURE_HEADER.to_owned()
+    }
+
+    /// The header carrying the signing time: `X-PaymentService-Timestamp`.
+    pub fn timestamp_header(&self) -> String {
+        core::TIMESTAMP_HEADER.to_owned()
+    }
+
+    /// The header naming the event: `X-PaymentService-Event`.
+    pub fn event_header(&self) -> String {
+        core::EVENT_HEADER.to_owned()
+    }
 }

@@ -4,7 +4,9 @@
 // - The pagers are `AsyncSequence`s: `for try await tx in try client.transactions() { … }`.
 // - `PesakitError` reads as a sentence: `description`, `errorDescription` and
 //   `localizedDescription` are its `summary`; its fields are readable whatever the case.
-// - Labelled convenience calls with Swift default arguments for the common cases.
+// - Labelled convenience calls with Swift default arguments for the common cases, for the
+//   Paypack client and the hosted-checkout client; payer instructions as `[String: Any]`.
+// - `TimeInterval` where the generated API takes seconds or milliseconds as integers.
 
 import Foundation
 
@@ -38,23 +40,24 @@ extension PesakitError {
     /// The fields every case carries, whatever the case.
     private var fields: (
         kind: ErrorKind, summary: String, status: UInt16?, gatewayMessage: String?,
-        gatewayCode: String?, body: String?, retryAfterMs: UInt64?, idempotencyKey: String?
+        gatewayCode: String?, body: String?, retryAfterMs: UInt64?, idempotencyKey: String?,
+        fieldErrors: [FieldError]
     ) {
         switch self {
-        case let .Authentication(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey),
-             let .Permission(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey),
-             let .Validation(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey),
-             let .NotFound(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey),
-             let .RateLimited(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey),
-             let .Gateway(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey),
-             let .Network(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey),
-             let .Timeout(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey),
-             let .Decode(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey),
-             let .Configuration(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey),
-             let .WebhookSignature(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey),
-             let .TokenStore(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey),
-             let .Internal(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey):
-            return (kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
+        case let .Authentication(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors),
+             let .Permission(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors),
+             let .Validation(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors),
+             let .NotFound(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors),
+             let .RateLimited(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors),
+             let .Gateway(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors),
+             let .Network(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors),
+             let .Timeout(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors),
+             let .Decode(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors),
+             let .Configuration(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors),
+             let .WebhookSignature(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors),
+             let .TokenStore(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors),
+             let .Internal(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors):
+            return (kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
         }
     }
 
@@ -85,6 +88,9 @@ extension PesakitError {
     /// For money calls whose outcome is unknown: the idempotency key to retry with, so that
     /// at most one transaction is created.
     public var idempotencyKey: String? { fields.idempotencyKey }
+
+    /// The gateway's complaints per input field (HTTP 422); empty otherwise.
+    public var fieldErrors: [FieldError] { fields.fieldErrors }
 }
 
 /// Printing a `PesakitError` (`print(error)`, `"\(error)"`) gives its summary. Because the
@@ -158,5 +164,105 @@ extension PaypackClient {
     /// `Timeout` error after `timeout` seconds.
     public func waitForCompletion(reference: String, timeout: TimeInterval) async throws -> Transaction {
         try await waitForCompletion(reference: reference, timeoutMs: UInt64(max(0, timeout) * 1000))
+    }
+}
+
+// MARK: - Hosted checkout
+
+/// Parses JSON text the gateway sent into an object; a `Decode` error when it is not one.
+private func jsonObject(_ text: String, what: String) throws -> [String: Any] {
+    guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        throw PesakitError.Decode(
+            kind: .decode, summary: "the gateway sent \(what) that are not a JSON object", status: nil,
+            gatewayMessage: nil, gatewayCode: nil, body: text, retryAfterMs: nil, idempotencyKey: nil,
+            fieldErrors: [])
+    }
+    return object
+}
+
+extension CheckoutClient {
+    /// Creates a checkout for `amount` in `currency` under `reference` and returns the hosted
+    /// page to send the payer to. `amount` is in major units and exact: write
+    /// `Decimal(string: "100.50")!` or an integer literal, never a `Double` literal. It goes out
+    /// in minor units by the currency's exponent (`exponent` for a currency pesakit does not
+    /// know); more digits than the currency has is a `Validation` error, never rounded.
+    /// Not retried once the request may have arrived: after a timeout or a server error, look
+    /// the reference up before creating another.
+    public func createCheckout(
+        amount: Decimal,
+        currency: String,
+        reference: String,
+        referenceLabel: String? = nil,
+        redirectUrl: String? = nil,
+        expiresAt: Date? = nil,
+        productId: String? = nil,
+        settlementCurrency: String? = nil,
+        siteId: String? = nil,
+        exponent: UInt32? = nil
+    ) async throws -> Checkout {
+        try await createCheckout(request: CheckoutRequest(
+            amount: amount, currency: currency, reference: reference, referenceLabel: referenceLabel,
+            redirectUrl: redirectUrl, expiresAt: expiresAt, productId: productId,
+            settlementCurrency: settlementCurrency, siteId: siteId, exponent: exponent))
+    }
+
+    /// What the payer must do to pay `paymentId` with `provider` / `method` (`"bitcoin"`,
+    /// `"onchain"`), as the provider's own JSON object, parsed with `JSONSerialization`:
+    /// `instructions["address"] as? String`. Scope `payments.user-instructions.get`.
+    public func payerInstructions(for paymentId: String, provider: String, method: String) async throws -> [String: Any] {
+        let text = try await payerInstructions(paymentId: paymentId, provider: provider, method: method)
+        return try jsonObject(text, what: "payer instructions")
+    }
+
+    /// Creates a payment application whose webhooks are signed with `secret` (OAuth). Not
+    /// retried once the request may have arrived.
+    public func createPaymentApplication(
+        name: String,
+        secret: String,
+        url: String? = nil,
+        callbackUrl: String? = nil,
+        currencyWhitelist: [String] = [],
+        allowUnderpay: Bool? = nil,
+        allowOverpay: Bool? = nil
+    ) async throws -> PaymentApplication {
+        try await createPaymentApplication(
+            app: NewPaymentApplication(
+                name: name, url: url, callbackUrl: callbackUrl, currencyWhitelist: currencyWhitelist,
+                allowUnderpay: allowUnderpay, allowOverpay: allowOverpay),
+            secret: secret)
+    }
+}
+
+extension PaymentApplication {
+    /// Everything the gateway sent about the application (`rawJson`), parsed with
+    /// `JSONSerialization`; empty if it is not a JSON object.
+    public var raw: [String: Any] {
+        (try? jsonObject(rawJson, what: "payment application")) ?? [:]
+    }
+}
+
+extension CheckoutOAuth {
+    /// Tokens from a sign-in whose answer said they expire in `expiresIn` seconds (OAuth's
+    /// `expires_in`), counted from now.
+    public convenience init(
+        accessToken: String,
+        clientId: String,
+        refreshToken: String? = nil,
+        expiresIn: TimeInterval,
+        clientSecret: String? = nil,
+        tokenPath: String? = nil
+    ) throws {
+        try self.init(
+            accessToken: accessToken, clientId: clientId, refreshToken: refreshToken,
+            expiresAt: Date(timeIntervalSinceNow: expiresIn), clientSecret: clientSecret, tokenPath: tokenPath)
+    }
+}
+
+extension CheckoutWebhookVerifier {
+    /// A verifier for webhooks signed with the application `secret`, accepting signing times
+    /// up to `tolerance` seconds either side of now (rounded up to whole seconds).
+    public convenience init(secret: String, tolerance: TimeInterval) throws {
+        let seconds = tolerance.isNaN ? 0 : min(max(tolerance.rounded(.up), 0), 4_000_000_000)
+        try self.init(secret: secret, toleranceSecs: UInt64(seconds))
     }
 }

@@ -3,18 +3,28 @@ import Foundation
 import PesaKit
 import XCTest
 
-/// Runs every `tests/conformance/paypack/*.json` scenario through the Swift binding,
-/// exactly as `tests/conformance/README.md` specifies: a fresh emulator per scenario, a
+/// Runs every `tests/conformance/paypack/*.json` and `tests/conformance/checkout/*.json`
+/// scenario through the Swift binding, exactly as `tests/conformance/README.md` specifies
+/// (checkout: its "Hosted checkout scenarios" section): a fresh emulator per scenario, a
 /// Swift `TokenStore` in memory, the async API (the blocking one where a step says
 /// `"blocking": true`), over real HTTP. `PESAKIT_SCENARIO=name` runs one scenario only.
 final class ConformanceTests: XCTestCase {
     func testEveryPaypackScenario() async throws {
-        let directory = TestEnvironment.repository.appendingPathComponent("tests/conformance/paypack")
+        try await runScenarios(in: "paypack", gateway: .paypack)
+    }
+
+    func testEveryCheckoutScenario() async throws {
+        try await runScenarios(in: "checkout", gateway: .checkout)
+    }
+
+    private func runScenarios(in folder: String, gateway: Gateway) async throws {
+        let directory = TestEnvironment.repository.appendingPathComponent("tests/conformance/\(folder)")
         var files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".json") }
             .sorted()
         if let only = ProcessInfo.processInfo.environment["PESAKIT_SCENARIO"], !only.isEmpty {
             files = files.filter { $0 == only || $0 == only + ".json" }
+            if files.isEmpty { return }  // the scenario is in the other folder
         }
         XCTAssertFalse(files.isEmpty, "no conformance scenario found in \(directory.path)")
 
@@ -25,15 +35,15 @@ final class ConformanceTests: XCTestCase {
                 let scenario = try JSON.parse(Data(contentsOf: directory.appendingPathComponent(file)))
                 let sandbox = try SandboxProcess()
                 defer { sandbox.stop() }
-                let runner = try await ScenarioRunner(scenario: scenario, sandbox: sandbox)
+                let runner = try await ScenarioRunner(scenario: scenario, sandbox: sandbox, gateway: gateway)
                 try await runner.run()
-                print("conformance \(file): ok (\(Int(Date().timeIntervalSince(started) * 1000)) ms)")
+                print("conformance \(folder)/\(file): ok (\(Int(Date().timeIntervalSince(started) * 1000)) ms)")
             } catch {
                 failed.append(file)
-                XCTFail("conformance \(file): \(error)")
+                XCTFail("conformance \(folder)/\(file): \(error)")
             }
         }
-        print("conformance: \(files.count - failed.count) of \(files.count) scenarios passed"
+        print("conformance \(folder): \(files.count - failed.count) of \(files.count) scenarios passed"
             + (failed.isEmpty ? "" : "; failed: \(failed.joined(separator: ", "))"))
     }
 }
@@ -46,26 +56,86 @@ struct ScenarioFailure: Error, CustomStringConvertible {
     }
 }
 
+/// The gateway a scenario exercises (its `"gateway"`; Paypack when absent).
+enum Gateway: String {
+    case paypack
+    case checkout
+
+    /// Where the gateway lives on the emulator: `assert` paths are below it.
+    var pathPrefix: String {
+        switch self {
+        case .paypack: return "/paypack/api"
+        case .checkout: return "/checkout"
+        }
+    }
+}
+
+/// The client a scenario drives.
+enum ScenarioClient: Sendable {
+    case paypack(PaypackClient)
+    case checkout(CheckoutClient)
+}
+
+/// How the runner builds its client (again for `new_client`, with the same store).
+private enum ClientRecipe {
+    case paypack(clientID: String, clientSecret: String, options: PaypackOptions)
+    case checkout(baseURL: String, clientToken: String, options: CheckoutOptions, oauth: CheckoutOAuth?)
+
+    func make(store: TokenStore) throws -> ScenarioClient {
+        switch self {
+        case let .paypack(clientID, clientSecret, options):
+            return .paypack(try PaypackClient(
+                clientId: clientID, clientSecret: clientSecret, options: options, tokenStore: store, logger: nil))
+        case let .checkout(baseURL, clientToken, options, oauth):
+            return .checkout(try CheckoutClient(
+                baseUrl: baseURL, clientToken: clientToken,
+                webhookSecret: SandboxProcess.checkoutWebhookSecret, oauth: oauth, options: options,
+                tokenStore: store, logger: nil))
+        }
+    }
+}
+
 /// Executes one scenario's steps against its emulator.
 final class ScenarioRunner {
     private let scenario: JSON
     private let sandbox: SandboxProcess
+    private let gateway: Gateway
     private let store: MemoryTokenStore
-    private let clientID: String
-    private let clientSecret: String
-    private let options: PaypackOptions
-    private var client: PaypackClient
+    private let recipe: ClientRecipe
+    private var client: ScenarioClient
     private var saved: [String: JSON] = [:]
 
-    init(scenario: JSON, sandbox: SandboxProcess) async throws {
+    /// `gateway` is the folder's; a scenario's own `"gateway"` must agree with it.
+    init(scenario: JSON, sandbox: SandboxProcess, gateway folderGateway: Gateway = .paypack) async throws {
         self.scenario = scenario
         self.sandbox = sandbox
+        var gateway = folderGateway
+        if let declared = scenario["gateway"] {
+            guard let name = declared.stringValue, let named = Gateway(rawValue: name) else {
+                throw ScenarioFailure("unknown gateway \(declared)")
+            }
+            guard named == folderGateway else {
+                throw ScenarioFailure("a \(name) scenario in the \(folderGateway.rawValue) folder")
+            }
+            gateway = named
+        }
+        self.gateway = gateway
         let store = MemoryTokenStore()
         self.store = store
         if let config = scenario["sandbox"] {
-            try await sandbox.control("POST", "/_sandbox/paypack/config", json: config)
+            try await sandbox.control("POST", "/_sandbox/\(gateway.rawValue)/config", json: config)
         }
+        let recipe: ClientRecipe
+        switch gateway {
+        case .paypack: recipe = try ScenarioRunner.paypackRecipe(scenario, sandbox)
+        case .checkout: recipe = try await ScenarioRunner.checkoutRecipe(scenario, sandbox)
+        }
+        self.recipe = recipe
+        self.client = try recipe.make(store: store)
+    }
 
+    /// A Paypack client: the emulator's default application unless `"client"` says otherwise.
+    private static func paypackRecipe(_ scenario: JSON, _ sandbox: SandboxProcess) throws -> ClientRecipe {
         var clientID = SandboxProcess.defaultClientID
         var clientSecret = SandboxProcess.defaultClientSecret
         var options = PaypackOptions(
@@ -103,16 +173,57 @@ final class ScenarioRunner {
                 }
             }
         }
-        self.clientID = clientID
-        self.clientSecret = clientSecret
-        self.options = options
-        self.client = try PaypackClient(
-            clientId: clientID, clientSecret: clientSecret, options: options, tokenStore: store, logger: nil)
+        return .paypack(clientID: clientID, clientSecret: clientSecret, options: options)
     }
 
-    private func makeClient() throws -> PaypackClient {
-        try PaypackClient(
-            clientId: clientID, clientSecret: clientSecret, options: options, tokenStore: store, logger: nil)
+    /// A checkout client of the emulator's default application (client token
+    /// `demo-checkout-token` unless `"client"` says otherwise), signed in first with the OAuth
+    /// password grant when the scenario has `"oauth": true`.
+    private static func checkoutRecipe(_ scenario: JSON, _ sandbox: SandboxProcess) async throws -> ClientRecipe {
+        var clientToken = SandboxProcess.checkoutToken
+        var options = CheckoutOptions(
+            clientId: SandboxProcess.checkoutClientID,
+            allowInsecureLoopback: true,
+            initialBackoffMs: 10,
+            maxBackoffMs: 50
+        )
+        if case let .object(members)? = scenario["client"] {
+            for (key, value) in members {
+                func milliseconds() throws -> UInt64 {
+                    guard let number = value.uint64Value else {
+                        throw ScenarioFailure("client.\(key) must be a non-negative integer, not \(value)")
+                    }
+                    return number
+                }
+                switch key {
+                case "client_token": clientToken = try ScenarioRunner.string(value, "client.client_token")
+                case "client_id": options.clientId = try ScenarioRunner.string(value, "client.client_id")
+                case "request_timeout_ms": options.requestTimeoutMs = try milliseconds()
+                case "connect_timeout_ms": options.connectTimeoutMs = try milliseconds()
+                case "max_retries":
+                    guard let retries = value.uint64Value, retries <= UInt64(UInt32.max) else {
+                        throw ScenarioFailure("client.max_retries must be a non-negative integer")
+                    }
+                    options.maxRetries = UInt32(retries)
+                case "initial_backoff_ms": options.initialBackoffMs = try milliseconds()
+                case "max_backoff_ms": options.maxBackoffMs = try milliseconds()
+                case "max_retry_after_ms": options.maxRetryAfterMs = try milliseconds()
+                case "refresh_skew_ms": options.refreshSkewMs = try milliseconds()
+                default: throw ScenarioFailure("unknown checkout client option '\(key)'")
+                }
+            }
+        }
+        var oauth: CheckoutOAuth?
+        if let flag = scenario["oauth"] {
+            guard let signIn = flag.boolValue else { throw ScenarioFailure("oauth must be true or false") }
+            if signIn {
+                let tokens = try await sandbox.checkoutSignIn()
+                oauth = try CheckoutOAuth(
+                    accessToken: tokens.access, clientId: SandboxProcess.oauthClientID,
+                    refreshToken: tokens.refresh, clientSecret: SandboxProcess.oauthClientSecret)
+            }
+        }
+        return .checkout(baseURL: sandbox.checkoutBaseURL, clientToken: clientToken, options: options, oauth: oauth)
     }
 
     func run() async throws {
@@ -143,14 +254,15 @@ final class ScenarioRunner {
 
     // MARK: References
 
-    /// Replaces every string `"$name.field…"` with the value saved as `name` (except in
-    /// `matches`, which is a regular expression).
+    /// Replaces every string `"$name.field…"` whose `name` was saved with that saved value
+    /// (except in `matches`, which is a regular expression). Any other string starting with
+    /// `$` (`"$100.00"`, a formatted amount) is literal.
     private func resolve(_ value: JSON) throws -> JSON {
         switch value {
         case let .string(text) where text.hasPrefix("$"):
             let parts = text.dropFirst().split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             guard let first = parts.first, var current = saved[first] else {
-                throw ScenarioFailure("\(text) refers to nothing saved (saved: \(saved.keys.sorted()))")
+                return value
             }
             for part in parts.dropFirst() {
                 if let item = current[part] {
@@ -192,7 +304,7 @@ final class ScenarioRunner {
         } else if let webhook = step["webhook"] {
             try runWebhook(webhook, step)
         } else if step["new_client"] != nil {
-            client = try makeClient()
+            client = try recipe.make(store: store)
         } else {
             throw ScenarioFailure("a step needs one of call, control, assert, webhook, new_client")
         }
@@ -290,7 +402,7 @@ final class ScenarioRunner {
     }
 
     private static func outcome(
-        _ client: PaypackClient, _ call: String, _ args: JSON, blocking: Bool
+        _ client: ScenarioClient, _ call: String, _ args: JSON, blocking: Bool
     ) async -> Result<JSON, Error> {
         do {
             return .success(try await perform(client, call, args, blocking: blocking))
@@ -312,6 +424,17 @@ final class ScenarioRunner {
     // MARK: Calls
 
     private static func perform(
+        _ client: ScenarioClient, _ call: String, _ args: JSON, blocking: Bool
+    ) async throws -> JSON {
+        switch client {
+        case let .paypack(paypack):
+            return try await performPaypack(paypack, call, args, blocking: blocking)
+        case let .checkout(checkout):
+            return try await performCheckout(checkout, call, args, blocking: blocking)
+        }
+    }
+
+    private static func performPaypack(
         _ client: PaypackClient, _ call: String, _ args: JSON, blocking: Bool
     ) async throws -> JSON {
         switch call {
@@ -417,6 +540,93 @@ final class ScenarioRunner {
         }
     }
 
+    private static func performCheckout(
+        _ client: CheckoutClient, _ call: String, _ args: JSON, blocking: Bool
+    ) async throws -> JSON {
+        switch call {
+        case "create_checkout":
+            try allowOnly([
+                "amount", "currency", "reference", "reference_label", "redirect_url", "expires_at", "product_id",
+                "settlement_currency", "site_id", "exponent",
+            ], in: args, call)
+            let request = CheckoutRequest(
+                amount: try decimal(args, "amount"),
+                currency: try requiredString(args, "currency"),
+                reference: try requiredString(args, "reference"),
+                referenceLabel: try optionalString(args, "reference_label"),
+                redirectUrl: try optionalString(args, "redirect_url"),
+                expiresAt: try date(args, "expires_at"),
+                productId: try optionalString(args, "product_id"),
+                settlementCurrency: try optionalString(args, "settlement_currency"),
+                siteId: try optionalString(args, "site_id"),
+                exponent: try optionalUInt64(args, "exponent").map { value -> UInt32 in
+                    guard value <= UInt64(UInt32.max) else { throw ScenarioFailure("exponent is too large") }
+                    return UInt32(value)
+                }
+            )
+            let checkout = try await either(
+                blocking, { try client.createCheckoutBlocking(request: request) },
+                { try await client.createCheckout(request: request) })
+            return Canonical.checkout(checkout)
+
+        case "get_payment":
+            try allowOnly(["id"], in: args, call)
+            let id = try requiredString(args, "id")
+            let payment = try await either(
+                blocking, { try client.getPaymentBlocking(id: id) }, { try await client.getPayment(id: id) })
+            return Canonical.payment(payment)
+
+        case "payer_instructions":
+            try allowOnly(["payment_id", "provider", "method"], in: args, call)
+            let paymentID = try requiredString(args, "payment_id")
+            let provider = try requiredString(args, "provider")
+            let method = try requiredString(args, "method")
+            let text = try await either(
+                blocking,
+                { try client.payerInstructionsBlocking(paymentId: paymentID, provider: provider, method: method) },
+                { try await client.payerInstructions(paymentId: paymentID, provider: provider, method: method) })
+            return try JSON.parse(text)
+
+        case "payment_applications":
+            try allowOnly([], in: args, call)
+            let applications = try await either(
+                blocking, { try client.paymentApplicationsBlocking() }, { try await client.paymentApplications() })
+            return .object([
+                ("count", JSON.from(applications.count)),
+                ("names", .array(applications.map { JSON.string($0.name) })),
+            ])
+
+        case "payment_application":
+            try allowOnly(["id"], in: args, call)
+            let id = try requiredString(args, "id")
+            let application = try await either(
+                blocking, { try client.paymentApplicationBlocking(id: id) },
+                { try await client.paymentApplication(id: id) })
+            return Canonical.application(application)
+
+        case "create_payment_application":
+            try allowOnly([
+                "name", "secret", "url", "callback_url", "currency_whitelist", "allow_underpay", "allow_overpay",
+            ], in: args, call)
+            let secret = try requiredString(args, "secret")
+            let app = NewPaymentApplication(
+                name: try requiredString(args, "name"),
+                url: try optionalString(args, "url"),
+                callbackUrl: try optionalString(args, "callback_url"),
+                currencyWhitelist: try stringList(args, "currency_whitelist") ?? [],
+                allowUnderpay: try optionalBool(args, "allow_underpay"),
+                allowOverpay: try optionalBool(args, "allow_overpay")
+            )
+            let application = try await either(
+                blocking, { try client.createPaymentApplicationBlocking(app: app, secret: secret) },
+                { try await client.createPaymentApplication(app: app, secret: secret) })
+            return Canonical.application(application)
+
+        default:
+            throw ScenarioFailure("unknown checkout call '\(call)'")
+        }
+    }
+
     // MARK: Arguments
 
     private static func allowOnly(_ keys: [String], in args: JSON, _ call: String) throws {
@@ -447,6 +657,12 @@ final class ScenarioRunner {
         guard let value = args[key], !value.isNull else { return nil }
         guard let flag = value.boolValue else { throw ScenarioFailure("\(key) must be true or false") }
         return flag
+    }
+
+    private static func stringList(_ args: JSON, _ key: String) throws -> [String]? {
+        guard let value = args[key], !value.isNull else { return nil }
+        guard let items = value.arrayValue else { throw ScenarioFailure("\(key) must be a list of strings") }
+        return try items.map { try string($0, key) }
     }
 
     private static func optionalUInt64(_ args: JSON, _ key: String) throws -> UInt64? {
@@ -535,7 +751,27 @@ final class ScenarioRunner {
     // MARK: Control
 
     private func runControl(_ control: String, _ step: JSON) async throws {
+        let paypackOnly = ["settle", "expire_tokens", "revoke_tokens", "seed_tokens"]
+        let checkoutOnly = ["payment_status", "oauth_expire"]
+        if (gateway == .checkout && paypackOnly.contains(control)) || (gateway == .paypack && checkoutOnly.contains(control)) {
+            throw ScenarioFailure("'\(control)' is not a control of \(gateway.rawValue) scenarios")
+        }
         switch control {
+        case "payment_status":
+            let paymentID = try Self.string(step["payment_id"] ?? .null, "payment_id")
+            var body: [(String, JSON)] = [("status", step["status"] ?? .null)]
+            if let received = step["received_minor"] {
+                body.append(("received_minor", received))
+            }
+            try await sandbox.control(
+                "POST", "/_sandbox/checkout/payments/\(SandboxProcess.pathSegment(paymentID))/status",
+                json: .object(body))
+        case "oauth_expire":
+            var body: [(String, JSON)] = []
+            if let which = step["which"] {
+                body.append(("which", .string(try Self.string(which, "which"))))
+            }
+            try await sandbox.control("POST", "/_sandbox/checkout/oauth/expire", json: .object(body))
         case "settle":
             let reference = try Self.string(step["reference"] ?? .null, "reference")
             var body: [(String, JSON)] = []
@@ -559,8 +795,11 @@ final class ScenarioRunner {
                 "POST", "/_sandbox/paypack/tokens/\(action)", json: .object([("which", .string(which))]))
         case "config":
             guard let config = step["config"] else { throw ScenarioFailure("config needs a 'config' object") }
-            try await sandbox.control("POST", "/_sandbox/paypack/config", json: config)
+            try await sandbox.control("POST", "/_sandbox/\(gateway.rawValue)/config", json: config)
         case "seed_tokens":
+            guard case let .paypack(clientID, clientSecret, _) = recipe else {
+                throw ScenarioFailure("seed_tokens needs a Paypack client")
+            }
             guard let seconds = step["expires_in_secs"]?.intValue else {
                 throw ScenarioFailure("seed_tokens needs expires_in_secs")
             }
@@ -592,11 +831,13 @@ final class ScenarioRunner {
                     + Self.summarize(matching))
             }
         case "ledger":
+            // Paypack: the transactions; checkout: the payments.
             guard let expected = step["count"]?.intValue else { throw ScenarioFailure("ledger needs count") }
-            let ledger = try await sandbox.control("GET", "/_sandbox/paypack/ledger")
-            let count = ledger["transactions"]?.arrayValue?.count ?? 0
+            let ledger = try await sandbox.control("GET", "/_sandbox/\(gateway.rawValue)/ledger")
+            let what = gateway == .paypack ? "transactions" : "payments"
+            let count = ledger[what]?.arrayValue?.count ?? 0
             guard count == expected else {
-                throw ScenarioFailure("expected \(expected) transactions in the ledger, found \(count)")
+                throw ScenarioFailure("expected \(expected) \(what) in the ledger, found \(count)")
             }
         case "header":
             let matching = try await matchingRequests(step)
@@ -639,8 +880,11 @@ final class ScenarioRunner {
         }
     }
 
+    /// The logged requests the step names: `method` (any when absent), and paths starting
+    /// with the gateway's prefix + `path`.
     private func matchingRequests(_ step: JSON) async throws -> [JSON] {
-        try await sandbox.requests(method: step["method"]?.stringValue, path: step["path"]?.stringValue ?? "")
+        try await sandbox.requests(
+            method: step["method"]?.stringValue, pathPrefix: gateway.pathPrefix + (step["path"]?.stringValue ?? ""))
     }
 
     private static func summarize(_ requests: [JSON]) -> String {
@@ -652,24 +896,40 @@ final class ScenarioRunner {
 
     // MARK: Webhooks
 
-    private func runWebhook(_ webhook: JSON, _ step: JSON) throws {
-        let secret = try Self.string(webhook["secret"] ?? .null, "webhook.secret")
-        var body: Data
+    /// The webhook body: `body_text` verbatim, or `body` as compact JSON.
+    private static func webhookBody(_ webhook: JSON) throws -> Data {
         if let text = webhook["body_text"] {
-            body = Data(try Self.string(text, "webhook.body_text").utf8)
+            return Data(try string(text, "webhook.body_text").utf8)
         } else if let object = webhook["body"] {
-            body = Data(object.compact.utf8)
-        } else {
-            throw ScenarioFailure("webhook needs body or body_text")
+            return Data(object.compact.utf8)
         }
+        throw ScenarioFailure("webhook needs body or body_text")
+    }
+
+    private func runWebhook(_ webhook: JSON, _ step: JSON) throws {
+        let outcome: Result<JSON, Error>
+        switch gateway {
+        case .paypack: outcome = try Self.paypackWebhook(webhook)
+        case .checkout: outcome = try Self.checkoutWebhook(webhook)
+        }
+        try check(outcome, step)
+        if let name = step["save"]?.stringValue, case let .success(result) = outcome {
+            saved[name] = result
+        }
+    }
+
+    /// Signs (or not) and verifies a Paypack webhook: base64 HMAC over the body.
+    private static func paypackWebhook(_ webhook: JSON) throws -> Result<JSON, Error> {
+        let secret = try string(webhook["secret"] ?? .null, "webhook.secret")
+        var body = try webhookBody(webhook)
         let verifier = try PaypackWebhookVerifier(secret: secret)
         let signature: String?
-        switch try Self.string(webhook["signature"] ?? .null, "webhook.signature") {
+        switch try string(webhook["signature"] ?? .null, "webhook.signature") {
         case "valid":
             signature = verifier.sign(body: body)
         case "tamper_body":
             signature = verifier.sign(body: body)
-            body = try Self.tamper(body, webhook)
+            body = try tamper(body, webhook)
         case "tamper_signature":
             let valid = verifier.sign(body: body)
             signature = (valid.hasPrefix("A") ? "B" : "A") + String(valid.dropFirst())
@@ -680,20 +940,56 @@ final class ScenarioRunner {
         case let other:
             throw ScenarioFailure("unknown webhook signature mode '\(other)'")
         }
-        let outcome: Result<JSON, Error>
         do {
-            outcome = .success(Canonical.event(try verifier.verifyAndParse(body: body, signature: signature)))
+            return .success(Canonical.event(try verifier.verifyAndParse(body: body, signature: signature)))
         } catch {
-            outcome = .failure(error)
+            return .failure(error)
         }
-        try check(outcome, step)
-        if let name = step["save"]?.stringValue, case let .success(result) = outcome {
-            saved[name] = result
+    }
+
+    /// Signs (or not) and verifies a checkout webhook: hex HMAC over `"{ts}.{body}"`, with
+    /// `ts` = now in unix seconds, and the event header `event`.
+    private static func checkoutWebhook(_ webhook: JSON) throws -> Result<JSON, Error> {
+        let secret = try string(webhook["secret"] ?? .null, "webhook.secret")
+        var body = try webhookBody(webhook)
+        let event = try optionalString(webhook, "event")
+        let verifier = try CheckoutWebhookVerifier(secret: secret)
+        let now = Int64(Date().timeIntervalSince1970)
+        var timestamp: String? = String(now)
+        let signature: String?
+        switch try string(webhook["signature"] ?? .null, "webhook.signature") {
+        case "valid":
+            signature = verifier.sign(timestamp: now, body: body)
+        case "tamper_body":
+            signature = verifier.sign(timestamp: now, body: body)
+            body = try tamper(body, webhook)
+        case "tamper_signature":
+            let valid = verifier.sign(timestamp: now, body: body)
+            signature = (valid.hasPrefix("0") ? "1" : "0") + String(valid.dropFirst())
+        case "missing":
+            signature = nil
+        case "missing_timestamp":
+            signature = verifier.sign(timestamp: now, body: body)
+            timestamp = nil
+        case "wrong_secret":
+            signature = try CheckoutWebhookVerifier(secret: "not-the-secret").sign(timestamp: now, body: body)
+        case "stale":
+            let then = now - 3600
+            signature = verifier.sign(timestamp: then, body: body)
+            timestamp = String(then)
+        case let other:
+            throw ScenarioFailure("unknown checkout webhook signature mode '\(other)'")
+        }
+        do {
+            return .success(Canonical.checkoutWebhook(try verifier.verifyAndParse(
+                body: body, signature: signature, timestamp: timestamp, event: event)))
+        } catch {
+            return .failure(error)
         }
     }
 
     /// The body after signing: `tamper` replaced by `tamper_with` when given, else the first
-    /// digit of the first `"amount":` value changed to another digit.
+    /// digit after the first `"amount":` replaced by the next digit (`9` becoming `0`).
     static func tamper(_ body: Data, _ webhook: JSON) throws -> Data {
         if let target = webhook["tamper"] {
             let find = try string(target, "webhook.tamper")
@@ -716,7 +1012,7 @@ final class ScenarioRunner {
         let nine = UInt8(ascii: "9")
         guard let digit = (start + marker.count ..< bytes.count).first(where: { bytes[$0] >= zero && bytes[$0] <= nine })
         else { throw ScenarioFailure("the amount has no digit to tamper with") }
-        bytes[digit] = bytes[digit] == nine ? UInt8(ascii: "1") : bytes[digit] + 1
+        bytes[digit] = bytes[digit] == nine ? zero : bytes[digit] + 1
         return Data(bytes)
     }
 }
@@ -848,6 +1144,8 @@ enum Canonical {
         ])
     }
 
+    /// `fields`: the sorted names of the fields in `fieldErrors` (hosted checkout; Paypack
+    /// errors have none).
     static func error(_ error: PesakitError) -> JSON {
         .object([
             ("kind", .string(errorKind(error.kind))),
@@ -857,6 +1155,81 @@ enum Canonical {
             ("retry_after_ms", JSON.from(error.retryAfterMs)),
             ("idempotency_key", JSON.from(error.idempotencyKey)),
             ("summary", .string(error.summary)),
+            ("fields", .array(error.fieldErrors.map(\.field).sorted().map { JSON.string($0) })),
+        ])
+    }
+
+    // MARK: Hosted checkout
+
+    static func paymentStatus(_ status: PaymentStatus) -> String {
+        switch status {
+        case .`open`: return "open"
+        case .found: return "found"
+        case .received: return "received"
+        case .confirmed: return "confirmed"
+        case .underpaid: return "underpaid"
+        case .cancelled: return "cancelled"
+        case .error: return "error"
+        case .refund: return "refund"
+        case .unknown: return "unknown"
+        }
+    }
+
+    static func checkoutEventKind(_ kind: CheckoutEventKind) -> String {
+        switch kind {
+        case .paymentCompleted: return "payment_completed"
+        case .paymentReceived: return "payment_received"
+        case .paymentUnderpaid: return "payment_underpaid"
+        case .unknown: return "unknown"
+        }
+    }
+
+    static func money(_ money: Money?) -> JSON {
+        guard let money else { return .null }
+        return .object([
+            ("value", amount(money.value)),
+            ("minor_units", JSON.from(money.minorUnits)),
+            ("formatted", JSON.from(money.formatted)),
+        ])
+    }
+
+    static func payment(_ payment: Payment) -> JSON {
+        .object([
+            ("id", .string(payment.id)),
+            ("status", .string(paymentStatus(payment.status))),
+            ("status_raw", .string(payment.statusRaw)),
+            ("reference", JSON.from(payment.reference)),
+            ("currency_code", JSON.from(payment.currencyCode)),
+            ("amount", money(payment.amount)),
+            ("received_amount", money(payment.receivedAmount)),
+            ("has_found_at", .bool(payment.foundAt != nil)),
+            ("has_confirmed_at", .bool(payment.confirmedAt != nil)),
+            ("has_date", .bool(payment.date != nil)),
+        ])
+    }
+
+    static func checkout(_ checkout: Checkout) -> JSON {
+        .object([
+            ("payment_id", .string(checkout.paymentId)),
+            ("url_has_payment_id", .bool(checkout.checkoutUrl.contains(checkout.paymentId))),
+            ("has_expires_at", .bool(checkout.expiresAt != nil)),
+        ])
+    }
+
+    static func application(_ application: PaymentApplication) -> JSON {
+        .object([
+            ("id", .string(application.id)),
+            ("name", .string(application.name)),
+            ("client_id_length", JSON.from(application.clientId.map { $0.count })),
+            ("currency_whitelist", .array(application.currencyWhitelist.map { JSON.string($0) })),
+        ])
+    }
+
+    static func checkoutWebhook(_ event: CheckoutWebhookEvent) -> JSON {
+        .object([
+            ("kind", .string(checkoutEventKind(event.kind))),
+            ("kind_raw", .string(event.kindRaw)),
+            ("payment", payment(event.payment)),
         ])
     }
 }

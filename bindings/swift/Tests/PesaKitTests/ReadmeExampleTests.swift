@@ -1,6 +1,7 @@
 // The code between the README-EXAMPLE markers is the quickstart of bindings/swift/README.md,
+// and the code between the README-CHECKOUT-EXAMPLE markers its "Hosted checkout" example,
 // character for character (scripts/package-swift checks that they are identical), so the
-// README's example is compiled and run wherever the tests run.
+// README's examples are compiled and run wherever the tests run.
 import XCTest
 
 // README-EXAMPLE-BEGIN
@@ -34,6 +35,59 @@ func collectPayment(baseURL: String = "https://payments.paypack.rw/api") async t
 }
 // README-EXAMPLE-END
 
+// README-CHECKOUT-EXAMPLE-BEGIN
+import Foundation
+import PesaKit
+
+/// Opens a hosted checkout for order 1001 (100.50 USD) and returns the page to send the
+/// payer to. `baseURL` is your gateway's (it is white-label) or the local emulator's.
+func openCheckout(baseURL: String, clientToken: String, clientId: String) async throws -> Checkout {
+    let client = try CheckoutClient(
+        baseUrl: baseURL,
+        clientToken: clientToken,             // scoped: payments.create, payments.get, …
+        webhookSecret: "my-webhook-secret",
+        options: CheckoutOptions(clientId: clientId, allowInsecureLoopback: true)
+    )
+    do {
+        // Major units as an exact Decimal (never a Double literal); sent as 10050 cents.
+        let checkout = try await client.createCheckout(
+            amount: Decimal(string: "100.50")!, currency: "USD", reference: "order-1001",
+            expiresAt: Date().addingTimeInterval(30 * 60))
+        print("send the payer to \(checkout.checkoutUrl)")
+
+        let payment = try await client.getPayment(id: checkout.paymentId)
+        print(payment.status, payment.amount?.minorUnits ?? 0)      // open 10050
+
+        // The provider's own JSON object, as [String: Any].
+        let bitcoin = try await client.payerInstructions(
+            for: checkout.paymentId, provider: "bitcoin", method: "onchain")
+        print("or pay to \(bitcoin["address"] as? String ?? "?")")
+        return checkout
+    } catch let error as PesakitError where error.kind == .validation {
+        // The gateway's 422 names each field it refused.
+        for field in error.fieldErrors {
+            print("\(field.field): \(field.messages.joined(separator: " "))")
+        }
+        throw error
+    }
+}
+
+/// Your webhook endpoint: verify the raw body against the three headers before trusting it
+/// (a stale timestamp is refused), then act once per (payment id, event): deliveries are
+/// retried for about 40 hours.
+func receiveCheckoutWebhook(body: Data, headers: [String: String], secret: String) throws -> CheckoutWebhookEvent {
+    let verifier = try CheckoutWebhookVerifier(secret: secret, tolerance: 5 * 60)
+    let event = try verifier.verifyAndParse(
+        body: body,
+        signature: headers["X-PaymentService-Signature"],
+        timestamp: headers["X-PaymentService-Timestamp"],
+        event: headers["X-PaymentService-Event"]
+    )
+    print("\(event.payment.id): \(event.kindRaw) → \(event.payment.status)")
+    return event
+}
+// README-CHECKOUT-EXAMPLE-END
+
 #if os(macOS) || os(Linux)
 final class ReadmeExampleTests: XCTestCase {
     func testTheQuickstartRunsAgainstTheEmulator() async throws {
@@ -44,6 +98,39 @@ final class ReadmeExampleTests: XCTestCase {
         let done = try await collectPayment(baseURL: sandbox.paypackBaseURL)
         XCTAssertEqual(done.status, .successful)
         XCTAssertEqual(done.amount, 1000)
+    }
+
+    func testTheCheckoutExampleRunsAgainstTheEmulator() async throws {
+        let sandbox = try SandboxProcess()
+        defer { sandbox.stop() }
+        let checkout = try await openCheckout(
+            baseURL: sandbox.checkoutBaseURL, clientToken: SandboxProcess.checkoutToken,
+            clientId: SandboxProcess.checkoutClientID)
+        XCTAssertTrue(checkout.checkoutUrl.contains(checkout.paymentId), checkout.checkoutUrl)
+        let sent = try await sandbox.checkoutRequests(method: "POST", path: "/api/payment/checkout")
+        let body = try JSON.parse(try XCTUnwrap(sent.first?["body"]?.stringValue))
+        XCTAssertEqual(body["amount"]?.intValue, 10050)
+
+        let secret = "my-webhook-secret"
+        let payload = Data(#"{"payment":{"id":"p1","status":"CONFIRMED"}}"#.utf8)
+        let gateway = try CheckoutWebhookVerifier(secret: secret)
+        let now = Int64(Date().timeIntervalSince1970)
+        let headers = [
+            "X-PaymentService-Signature": gateway.sign(timestamp: now, body: payload),
+            "X-PaymentService-Timestamp": String(now),
+            "X-PaymentService-Event": "payment.completed",
+        ]
+        let event = try receiveCheckoutWebhook(body: payload, headers: headers, secret: secret)
+        XCTAssertEqual(event.kind, .paymentCompleted)
+        XCTAssertEqual(event.payment.status, .confirmed)
+
+        // Signed an hour ago: a replay, outside the 5-minute window.
+        var stale = headers
+        stale["X-PaymentService-Signature"] = gateway.sign(timestamp: now - 3600, body: payload)
+        stale["X-PaymentService-Timestamp"] = String(now - 3600)
+        XCTAssertThrowsError(try receiveCheckoutWebhook(body: payload, headers: stale, secret: secret)) { error in
+            XCTAssertEqual((error as? PesakitError)?.kind, .webhookSignature, "\(error)")
+        }
     }
 }
 #endif

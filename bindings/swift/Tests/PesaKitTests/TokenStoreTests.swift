@@ -37,7 +37,7 @@ private final class FailingTokenStore: TokenStore, @unchecked Sendable {
         lock.unlock()
         throw PesakitError.TokenStore(
             kind: .tokenStore, summary: "disk full", status: nil, gatewayMessage: nil, gatewayCode: nil,
-            body: nil, retryAfterMs: nil, idempotencyKey: nil)
+            body: nil, retryAfterMs: nil, idempotencyKey: nil, fieldErrors: [])
     }
 
     func clear(key: String) throws {}

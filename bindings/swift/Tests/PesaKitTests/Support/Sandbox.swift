@@ -42,6 +42,19 @@ final class SandboxProcess: @unchecked Sendable {
     static let defaultClientSecret = "demo-client-secret"
     static let defaultWebhookSecret = "demo-webhook-secret"
 
+    // The hosted-checkout gateway's defaults (tests/sandbox/README.md, "Hosted checkout").
+    /// A client token with every scope.
+    static let checkoutToken = "demo-checkout-token"
+    /// A client token with `payments.get` only.
+    static let limitedCheckoutToken = "demo-limited-token"
+    /// The default payment application's 32-character client id.
+    static let checkoutClientID = "demo0checkout0client0id000000001"
+    static let checkoutWebhookSecret = "demo-checkout-webhook-secret"
+    static let oauthClientID = "demo-oauth-client"
+    static let oauthClientSecret = "demo-oauth-secret"
+    static let oauthUsername = "demo@pesakit.dev"
+    static let oauthPassword = "demo-password"
+
     private let process: Process
     /// `http://127.0.0.1:PORT`
     let baseURL: String
@@ -49,6 +62,9 @@ final class SandboxProcess: @unchecked Sendable {
 
     /// The Paypack API base URL: `http://127.0.0.1:PORT/paypack/api`.
     var paypackBaseURL: String { baseURL + "/paypack/api" }
+
+    /// The hosted-checkout gateway's base URL: `http://127.0.0.1:PORT/checkout`.
+    var checkoutBaseURL: String { baseURL + "/checkout" }
 
     /// Starts the emulator with `--port 0 --settle-after-ms N` (0: transactions settle only
     /// through the control API) and reads its address from the first line it prints.
@@ -105,15 +121,32 @@ final class SandboxProcess: @unchecked Sendable {
 
     /// Sends `method path` (relative to the emulator's base URL) with an optional JSON body.
     func send(_ method: String, _ path: String, json body: JSON? = nil) async throws -> (status: Int, body: Data) {
+        try await send(method, path, body: body.map { Data($0.compact.utf8) }, contentType: "application/json")
+    }
+
+    /// POSTs `path` with a form-encoded body (`application/x-www-form-urlencoded`), as an
+    /// OAuth client does.
+    func sendForm(_ path: String, form: [(String, String)]) async throws -> (status: Int, body: Data) {
+        var allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._*")
+        allowed.insert(" ")
+        func encode(_ text: String) -> String {
+            (text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text).replacingOccurrences(of: " ", with: "+")
+        }
+        let body = form.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
+        return try await send("POST", path, body: Data(body.utf8), contentType: "application/x-www-form-urlencoded")
+    }
+
+    private func send(_ method: String, _ path: String, body: Data?, contentType: String) async throws -> (status: Int, body: Data) {
         guard let url = URL(string: baseURL + path) else {
             throw SandboxError(description: "not a URL: \(baseURL + path)")
         }
         var request = URLRequest(url: url)
         request.httpMethod = method
         if let body {
-            request.httpBody = Data(body.compact.utf8)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = body
+            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
         return try await withCheckedThrowingContinuation { continuation in
             let task = session.dataTask(with: request) { data, response, error in
                 if let error {
@@ -150,8 +183,17 @@ final class SandboxProcess: @unchecked Sendable {
     /// The logged requests with this method whose path starts with
     /// `/paypack/api` + `path`.
     func requests(method: String?, path: String) async throws -> [JSON] {
-        let prefix = "/paypack/api" + path
-        return try await requests().filter { entry in
+        try await requests(method: method, pathPrefix: "/paypack/api" + path)
+    }
+
+    /// The logged requests with this method whose path starts with `/checkout` + `path`.
+    func checkoutRequests(method: String?, path: String) async throws -> [JSON] {
+        try await requests(method: method, pathPrefix: "/checkout" + path)
+    }
+
+    /// The logged requests with this method (any when nil) whose path starts with `prefix`.
+    func requests(method: String?, pathPrefix prefix: String) async throws -> [JSON] {
+        try await requests().filter { entry in
             let methodMatches = method.map { entry["method"]?.stringValue?.uppercased() == $0.uppercased() } ?? true
             return methodMatches && (entry["path"]?.stringValue?.hasPrefix(prefix) ?? false)
         }
@@ -185,6 +227,49 @@ final class SandboxProcess: @unchecked Sendable {
             throw SandboxError(description: "raw authorize answered without tokens")
         }
         return (access, refresh)
+    }
+
+    /// Moves a checkout payment to `status` (`RECEIVED`, `CONFIRMED`, …).
+    func setPaymentStatus(_ paymentID: String, _ status: String) async throws {
+        try await control("POST", "/_sandbox/checkout/payments/\(Self.pathSegment(paymentID))/status",
+                          json: .object([("status", .string(status))]))
+    }
+
+    /// Makes every OAuth token of that type issued so far answer as expired
+    /// (`access`, `refresh` or `all`).
+    func expireOAuthTokens(which: String = "access") async throws {
+        try await control("POST", "/_sandbox/checkout/oauth/expire", json: .object([("which", .string(which))]))
+    }
+
+    /// Signs in to the checkout gateway as its dashboard user, with the OAuth password grant
+    /// over `URLSession`, as a merchant's dashboard would: the real tokens and `expires_in`.
+    func checkoutSignIn(
+        username: String = SandboxProcess.oauthUsername,
+        password: String = SandboxProcess.oauthPassword
+    ) async throws -> (access: String, refresh: String, expiresIn: TimeInterval) {
+        let (status, data) = try await sendForm("/checkout/oauth/token", form: [
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+            ("client_id", Self.oauthClientID),
+            ("client_secret", Self.oauthClientSecret),
+        ])
+        guard status == 200 else {
+            throw SandboxError(description: "OAuth sign-in answered \(status): \(String(decoding: data, as: UTF8.self))")
+        }
+        let answer = try JSON.parse(data)
+        guard let access = answer["access_token"]?.stringValue, let refresh = answer["refresh_token"]?.stringValue,
+              let expiresIn = answer["expires_in"]?.intValue
+        else {
+            throw SandboxError(description: "OAuth sign-in answered without tokens")
+        }
+        return (access, refresh, TimeInterval(expiresIn))
+    }
+
+    /// The key a checkout client stores its OAuth tokens under:
+    /// `checkout-oauth|{base url}|{OAuth client id}`.
+    func checkoutTokenStoreKey(oauthClientID: String = SandboxProcess.oauthClientID) -> String {
+        "checkout-oauth|\(checkoutBaseURL)|\(oauthClientID)"
     }
 
     /// The key a Paypack client stores its tokens under: `paypack|{base url}|{client id}`.
@@ -224,6 +309,39 @@ final class SandboxProcess: @unchecked Sendable {
             clientId: clientID,
             clientSecret: clientSecret,
             options: options(requestTimeoutMs: requestTimeoutMs),
+            tokenStore: tokenStore,
+            logger: logger
+        )
+    }
+
+    /// Checkout options pointing at this emulator's default application, with fast retries.
+    func checkoutOptions(
+        clientID: String? = SandboxProcess.checkoutClientID,
+        requestTimeoutMs: UInt64 = 30_000
+    ) -> CheckoutOptions {
+        CheckoutOptions(
+            clientId: clientID,
+            allowInsecureLoopback: true,
+            requestTimeoutMs: requestTimeoutMs,
+            initialBackoffMs: 10,
+            maxBackoffMs: 50
+        )
+    }
+
+    /// A checkout client of the emulator's default application.
+    func checkoutClient(
+        clientToken: String? = SandboxProcess.checkoutToken,
+        webhookSecret: String? = SandboxProcess.checkoutWebhookSecret,
+        oauth: CheckoutOAuth? = nil,
+        tokenStore: TokenStore? = nil,
+        logger: PesaKit.Logger? = nil
+    ) throws -> CheckoutClient {
+        try CheckoutClient(
+            baseUrl: checkoutBaseURL,
+            clientToken: clientToken,
+            webhookSecret: webhookSecret,
+            oauth: oauth,
+            options: checkoutOptions(),
             tokenStore: tokenStore,
             logger: logger
         )
