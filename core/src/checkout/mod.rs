@@ -65,16 +65,15 @@ fn segment(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
 }
 
-/// The decimal digits of a currency's minor unit: ISO 4217 for fiat currencies, a
-/// short list for the crypto-currencies hosted checkouts commonly take. `None` when
-/// unknown: pass the exponent explicitly then.
+/// The decimal digits of a currency's minor unit: ISO 4217 for fiat currencies, 8 for
+/// BTC, LTC, BCH and DOGE. `None` when unknown (other crypto-currencies included): pass
+/// the exponent explicitly then.
 pub fn currency_exponent(code: &str) -> Option<u32> {
     let code = code.trim().to_ascii_uppercase();
-    match code.as_str() {
-        "BTC" | "LTC" | "BCH" | "DOGE" => return Some(8),
-        "ETH" => return Some(18),
-        "USDT" | "USDC" => return Some(6),
-        _ => {}
+    // Coins whose smallest unit is universally 10^-8. Others (ETH's 18 digits would
+    // not fit the gateway's integer amounts; tokens vary) need an explicit exponent.
+    if matches!(code.as_str(), "BTC" | "LTC" | "BCH" | "DOGE") {
+        return Some(8);
     }
     iso_currency::Currency::from_code(&code)
         .and_then(|c| c.exponent())

@@ -5,6 +5,7 @@ import kotlin.time.Duration.Companion.milliseconds
 
 // kotlin.time.Duration views of the millisecond settings, so options read naturally:
 //   PaypackOptions(baseUrl = url).apply { requestTimeout = 5.seconds; pollInterval = 500.milliseconds }
+//   CheckoutOptions(clientId = id).apply { requestTimeout = 10.seconds; maxBackoff = 2.seconds }
 
 private fun Duration.toMs(name: String): ULong {
     require(!isNegative()) { "$name must not be negative, got $this" }
@@ -12,6 +13,11 @@ private fun Duration.toMs(name: String): ULong {
 }
 
 private fun ULong.toDuration(): Duration = toLong().milliseconds
+
+private fun Duration.toWholeSeconds(name: String): ULong {
+    require(!isNegative()) { "$name must not be negative, got $this" }
+    return inWholeSeconds.toULong()
+}
 
 /** How long to wait for a connection ([PaypackOptions.connectTimeoutMs]). */
 var PaypackOptions.connectTimeout: Duration
@@ -47,6 +53,43 @@ var PaypackOptions.refreshSkew: Duration
 var PaypackOptions.pollInterval: Duration
     get() = pollIntervalMs.toDuration()
     set(value) { pollIntervalMs = value.toMs("pollInterval") }
+
+/** How long to wait for a connection ([CheckoutOptions.connectTimeoutMs]). */
+var CheckoutOptions.connectTimeout: Duration
+    get() = connectTimeoutMs.toDuration()
+    set(value) { connectTimeoutMs = value.toMs("connectTimeout") }
+
+/** How long one try of a request may take ([CheckoutOptions.requestTimeoutMs]). */
+var CheckoutOptions.requestTimeout: Duration
+    get() = requestTimeoutMs.toDuration()
+    set(value) { requestTimeoutMs = value.toMs("requestTimeout") }
+
+/** The wait before the first retry ([CheckoutOptions.initialBackoffMs]). */
+var CheckoutOptions.initialBackoff: Duration
+    get() = initialBackoffMs.toDuration()
+    set(value) { initialBackoffMs = value.toMs("initialBackoff") }
+
+/** The longest wait between tries ([CheckoutOptions.maxBackoffMs]). */
+var CheckoutOptions.maxBackoff: Duration
+    get() = maxBackoffMs.toDuration()
+    set(value) { maxBackoffMs = value.toMs("maxBackoff") }
+
+/** The longest `Retry-After` waited out ([CheckoutOptions.maxRetryAfterMs]). */
+var CheckoutOptions.maxRetryAfter: Duration
+    get() = maxRetryAfterMs.toDuration()
+    set(value) { maxRetryAfterMs = value.toMs("maxRetryAfter") }
+
+/** How long before expiry the OAuth access token is refreshed ([CheckoutOptions.refreshSkewMs]). */
+var CheckoutOptions.refreshSkew: Duration
+    get() = refreshSkewMs.toDuration()
+    set(value) { refreshSkewMs = value.toMs("refreshSkew") }
+
+/**
+ * A checkout webhook verifier for [secret] accepting signatures made up to [tolerance]
+ * either side of now (whole seconds; the default is 5 minutes).
+ */
+fun CheckoutWebhookVerifier(secret: String, tolerance: Duration): CheckoutWebhookVerifier =
+    CheckoutWebhookVerifier(secret, tolerance.toWholeSeconds("tolerance"))
 
 /** How long the gateway asked to wait, when it did. */
 val PesakitException.retryAfter: Duration?

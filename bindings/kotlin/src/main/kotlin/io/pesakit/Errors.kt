@@ -36,6 +36,10 @@ val PesakitException.retryAfterMs: ULong?
 val PesakitException.idempotencyKey: String?
     get() = fields.idempotencyKey
 
+/** The gateway's complaints per input field (HTTP 422); empty otherwise. */
+val PesakitException.fieldErrors: List<FieldError>
+    get() = fields.fieldErrors
+
 private class Fields(
     val kind: ErrorKind,
     val summary: String,
@@ -45,21 +49,22 @@ private class Fields(
     val body: String?,
     val retryAfterMs: ULong?,
     val idempotencyKey: String?,
+    val fieldErrors: List<FieldError>,
 )
 
 private val PesakitException.fields: Fields
     get() = when (this) {
-        is PesakitException.Authentication -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
-        is PesakitException.Permission -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
-        is PesakitException.Validation -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
-        is PesakitException.NotFound -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
-        is PesakitException.RateLimited -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
-        is PesakitException.Gateway -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
-        is PesakitException.Network -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
-        is PesakitException.Timeout -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
-        is PesakitException.Decode -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
-        is PesakitException.Configuration -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
-        is PesakitException.WebhookSignature -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
-        is PesakitException.TokenStore -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
-        is PesakitException.Internal -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey)
+        is PesakitException.Authentication -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
+        is PesakitException.Permission -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
+        is PesakitException.Validation -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
+        is PesakitException.NotFound -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
+        is PesakitException.RateLimited -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
+        is PesakitException.Gateway -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
+        is PesakitException.Network -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
+        is PesakitException.Timeout -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
+        is PesakitException.Decode -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
+        is PesakitException.Configuration -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
+        is PesakitException.WebhookSignature -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
+        is PesakitException.TokenStore -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
+        is PesakitException.Internal -> Fields(kind, summary, status, gatewayMessage, gatewayCode, body, retryAfterMs, idempotencyKey, fieldErrors)
     }

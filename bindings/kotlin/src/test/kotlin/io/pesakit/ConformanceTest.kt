@@ -28,19 +28,25 @@ import java.math.BigDecimal
 import java.time.Instant
 
 /**
- * Runs every conformance scenario (the `.json` files of `tests/conformance/paypack`) against a fresh
- * emulator, as `tests/conformance/README.md` specifies. `PESAKIT_CONFORMANCE_DIR` points
- * the runner at another directory of scenarios.
+ * Runs every conformance scenario (the `.json` files of `tests/conformance/paypack` and
+ * `tests/conformance/checkout`) against a fresh emulator, as `tests/conformance/README.md`
+ * specifies. `PESAKIT_CONFORMANCE_DIR` / `PESAKIT_CHECKOUT_CONFORMANCE_DIR` point the runner
+ * at other directories of scenarios.
  */
 class ConformanceTest {
     @TestFactory
-    fun paypack(): List<DynamicTest> {
-        val dir = System.getenv("PESAKIT_CONFORMANCE_DIR")?.takeIf { it.isNotBlank() }?.let(::File)
-            ?: File(repoRoot, "tests/conformance/paypack")
+    fun paypack(): List<DynamicTest> = scenarios("paypack", "PESAKIT_CONFORMANCE_DIR")
+
+    @TestFactory
+    fun checkout(): List<DynamicTest> = scenarios("checkout", "PESAKIT_CHECKOUT_CONFORMANCE_DIR")
+
+    private fun scenarios(gateway: String, override: String): List<DynamicTest> {
+        val dir = System.getenv(override)?.takeIf { it.isNotBlank() }?.let(::File)
+            ?: File(repoRoot, "tests/conformance/$gateway")
         val files = dir.listFiles { f -> f.isFile && f.name.endsWith(".json") }.orEmpty().sortedBy { it.name }
         assertTrue(files.isNotEmpty(), "no conformance scenarios found in $dir")
         return files.map { file ->
-            DynamicTest.dynamicTest(file.nameWithoutExtension) { ScenarioRunner(file).run() }
+            DynamicTest.dynamicTest(file.nameWithoutExtension) { ScenarioRunner(file, gateway).run() }
         }
     }
 }
@@ -48,23 +54,46 @@ class ConformanceTest {
 /** Thrown when a scenario step does not hold; carries the step for the report. */
 class ScenarioFailure(message: String, cause: Throwable? = null) : AssertionError(message, cause)
 
-class ScenarioRunner(private val file: File) {
+/**
+ * One scenario. A Paypack scenario drives a [PaypackClient]; a hosted-checkout one
+ * (`"gateway": "checkout"`) a [CheckoutClient] below the emulator's `/checkout`.
+ */
+class ScenarioRunner(private val file: File, defaultGateway: String = "paypack") {
     private val scenario: JsonObject = Json.parseToJsonElement(file.readText()).jsonObject
+    private val gateway: String = scenario["gateway"]?.jsonPrimitive?.content ?: defaultGateway
+    private val isCheckout: Boolean = when (gateway) {
+        "paypack" -> false
+        "checkout" -> true
+        else -> throw ScenarioFailure("${file.name}: unknown gateway \"$gateway\"")
+    }
     private val saved = mutableMapOf<String, JsonElement>()
     private val store = MapTokenStore()
     private lateinit var sandbox: Sandbox
     private var client: PaypackClient? = null
+    private var checkoutClient: CheckoutClient? = null
+
+    /** The dashboard sign-in of an `"oauth": true` checkout scenario: (access token, refresh token). */
+    private var oauthTokens: Pair<String, String>? = null
 
     private val clientConfig: JsonObject = scenario["client"]?.jsonObject ?: JsonObject(emptyMap())
     private val clientId: String get() = clientConfig["client_id"]?.jsonPrimitive?.content ?: DEFAULT_CLIENT_ID
     private val clientSecret: String get() = clientConfig["client_secret"]?.jsonPrimitive?.content ?: DEFAULT_CLIENT_SECRET
 
+    /** Where this gateway's requests are logged: the prefix of `assert` paths. */
+    private val pathPrefix: String get() = if (isCheckout) "/checkout" else "/paypack/api"
+
     fun run() {
         val steps = scenario["steps"]?.jsonArray ?: throw ScenarioFailure("${file.name}: no \"steps\"")
+        val unknownTop = scenario.keys - TOP_KEYS - COMMENT_KEYS
+        if (unknownTop.isNotEmpty()) throw ScenarioFailure("${file.name}: unknown keys $unknownTop")
         Sandbox.start().use { sb ->
             sandbox = sb
-            scenario["sandbox"]?.let { sb.control("POST", "/_sandbox/paypack/config", it) }
-            client = newClient()
+            scenario["sandbox"]?.let { sb.control("POST", "/_sandbox/$gateway/config", it) }
+            if (scenario["oauth"]?.jsonPrimitive?.booleanOrNull == true) {
+                if (!isCheckout) throw ScenarioFailure("${file.name}: \"oauth\" is for checkout scenarios")
+                oauthTokens = signIn()
+            }
+            openClient()
             try {
                 runBlocking {
                     steps.forEachIndexed { i, raw ->
@@ -78,11 +107,60 @@ class ScenarioRunner(private val file: File) {
                 }
             } finally {
                 client?.close()
+                checkoutClient?.close()
             }
         }
     }
 
     // ---- client ----------------------------------------------------------------------
+
+    private fun openClient() {
+        if (isCheckout) checkoutClient = newCheckoutClient() else client = newClient()
+    }
+
+    /** The checkout client of README "Hosted checkout scenarios", with the runner's store. */
+    private fun newCheckoutClient(): CheckoutClient {
+        val options = CheckoutOptions(
+            clientId = DEFAULT_CHECKOUT_CLIENT_ID,
+            allowInsecureLoopback = true,
+            initialBackoffMs = 10u,
+            maxBackoffMs = 50u,
+        )
+        var clientToken = DEFAULT_CHECKOUT_TOKEN
+        for ((key, value) in clientConfig) {
+            val v = value.jsonPrimitive
+            when (key) {
+                "client_token" -> clientToken = v.content
+                "connect_timeout_ms" -> options.connectTimeoutMs = v.uLong(key)
+                "request_timeout_ms" -> options.requestTimeoutMs = v.uLong(key)
+                "max_retries" -> options.maxRetries = v.uLong(key).toUInt()
+                "initial_backoff_ms" -> options.initialBackoffMs = v.uLong(key)
+                "max_backoff_ms" -> options.maxBackoffMs = v.uLong(key)
+                "max_retry_after_ms" -> options.maxRetryAfterMs = v.uLong(key)
+                "refresh_skew_ms" -> options.refreshSkewMs = v.uLong(key)
+                else -> fail("unknown checkout client option \"$key\"")
+            }
+        }
+        val oauth = oauthTokens?.let { (access, refresh) ->
+            CheckoutOAuth(access, DEFAULT_OAUTH_CLIENT_ID, refresh, clientSecret = DEFAULT_OAUTH_CLIENT_SECRET)
+        }
+        // The client keeps its own copy of the OAuth tokens: the handle can go at once.
+        return oauth.use { CheckoutClient(sandbox.checkoutBaseUrl, clientToken, DEFAULT_CHECKOUT_WEBHOOK_SECRET, it, options, store) }
+    }
+
+    /** Signs in with raw HTTP, as a dashboard would (password grant). */
+    private fun signIn(): Pair<String, String> {
+        val reply = sandbox.postForm("/checkout/oauth/token", mapOf(
+            "grant_type" to "password",
+            "username" to DEFAULT_OAUTH_USERNAME,
+            "password" to DEFAULT_OAUTH_PASSWORD,
+            "client_id" to DEFAULT_OAUTH_CLIENT_ID,
+            "client_secret" to DEFAULT_OAUTH_CLIENT_SECRET,
+        ))
+        if (reply.status != 200) fail("the OAuth sign-in answered ${reply.status}: ${reply.text}")
+        val answer = reply.json.jsonObject
+        return answer.string("access_token") to answer.string("refresh_token")
+    }
 
     private fun newClient(): PaypackClient {
         val options = PaypackOptions(
@@ -120,16 +198,17 @@ class ScenarioRunner(private val file: File) {
         val kinds = listOf("call", "control", "assert", "webhook", "new_client").filter { it in step }
         if (kinds.size != 1) fail("a step needs exactly one of call/control/assert/webhook/new_client, found $kinds")
         // Unknown keys fail loudly: a runner that silently ignored one would pass a scenario it did not run.
-        val unknown = step.keys - STEP_KEYS.getValue(kinds.single()) - COMMENT_KEYS
+        val unknown = step.keys - (if (isCheckout) CHECKOUT_STEP_KEYS else STEP_KEYS).getValue(kinds.single()) - COMMENT_KEYS
         if (unknown.isNotEmpty()) fail("unknown keys $unknown in a ${kinds.single()} step")
         when (kinds.single()) {
             "call" -> runCall(step)
             "control" -> runControl(step)
             "assert" -> runAssert(step)
-            "webhook" -> runWebhook(step)
+            "webhook" -> if (isCheckout) runCheckoutWebhook(step) else runWebhook(step)
             "new_client" -> {
                 client?.close()
-                client = newClient()
+                checkoutClient?.close()
+                openClient()
             }
         }
     }
@@ -139,16 +218,22 @@ class ScenarioRunner(private val file: File) {
         val args = step["args"]?.jsonObject ?: JsonObject(emptyMap())
         val blocking = step["blocking"]?.jsonPrimitive?.booleanOrNull ?: false
         val concurrency = step["concurrency"]?.jsonPrimitive?.longOrNull?.toInt() ?: 1
-        val c = client ?: fail("no client")
-        // `repeat` (used by the scenarios, not yet in the README): the call N times, one after another.
+        val call: suspend (Boolean) -> JsonElement = if (isCheckout) {
+            val c = checkoutClient ?: fail("no client")
+            ({ b -> invokeCheckout(c, name, args, b) })
+        } else {
+            val c = client ?: fail("no client")
+            ({ b -> invoke(c, name, args, b) })
+        }
+        // `repeat`: the call N times, one after another; the last result counts.
         val repeat = step["repeat"]?.jsonPrimitive?.longOrNull?.toInt() ?: 1
         val outcomes: List<Result<JsonElement>> = if (concurrency <= 1) {
-            (1..repeat).map { outcome { invoke(c, name, args, blocking) } }
+            listOf((1..repeat).map { outcome { call(blocking) } }.last())
         } else coroutineScope {
             // Async calls run concurrently on this thread; blocking ones each get a thread.
             (1..concurrency).map {
-                if (blocking) async(Dispatchers.IO) { outcome { invoke(c, name, args, true) } }
-                else async { outcome { invoke(c, name, args, false) } }
+                if (blocking) async(Dispatchers.IO) { outcome { call(true) } }
+                else async { outcome { call(false) } }
             }.awaitAll()
         }
         outcomes.forEachIndexed { i, o -> check(step, o, if (outcomes.size > 1) "call ${i + 1} of ${outcomes.size}: " else "") }
@@ -192,6 +277,51 @@ class ScenarioRunner(private val file: File) {
     private fun pager(ids: List<String>) = buildJsonObject {
         put("count", ids.size)
         put("unique", ids.toSet().size)
+    }
+
+    private suspend fun invokeCheckout(c: CheckoutClient, name: String, args: JsonObject, blocking: Boolean): JsonElement {
+        val unknown = args.keys - (CHECKOUT_CALL_ARGS[name] ?: fail("unknown checkout call \"$name\""))
+        if (unknown.isNotEmpty()) fail("unknown args $unknown for $name")
+        return when (name) {
+            "create_checkout" -> {
+                val request = CheckoutRequest(
+                    amount = BigDecimal(args.string("amount")),
+                    currency = args.string("currency"),
+                    reference = args.string("reference"),
+                    referenceLabel = args.optString("reference_label"),
+                    exponent = args["exponent"]?.jsonPrimitive?.uLong("exponent")?.toUInt(),
+                )
+                val created = if (blocking) c.createCheckoutBlocking(request) else c.createCheckout(request)
+                buildJsonObject {
+                    put("payment_id", created.paymentId)
+                    put("url_has_payment_id", created.checkoutUrl.contains(created.paymentId))
+                    put("has_expires_at", created.expiresAt != null)
+                }
+            }
+            "get_payment" -> args.string("id").let { canonical(if (blocking) c.getPaymentBlocking(it) else c.getPayment(it)) }
+            "payer_instructions" -> {
+                val (id, provider, method) = listOf("payment_id", "provider", "method").map { args.string(it) }
+                Json.parseToJsonElement(if (blocking) c.payerInstructionsBlocking(id, provider, method) else c.payerInstructions(id, provider, method))
+            }
+            "payment_applications" -> {
+                val apps = if (blocking) c.paymentApplicationsBlocking() else c.paymentApplications()
+                buildJsonObject {
+                    put("count", apps.size)
+                    put("names", buildJsonArray { apps.forEach { add(JsonPrimitive(it.name)) } })
+                }
+            }
+            "payment_application" -> args.string("id").let { canonical(if (blocking) c.paymentApplicationBlocking(it) else c.paymentApplication(it)) }
+            "create_payment_application" -> {
+                val app = NewPaymentApplication(
+                    name = args.string("name"),
+                    callbackUrl = args.optString("callback_url"),
+                    currencyWhitelist = args["currency_whitelist"]?.jsonArray?.map { it.jsonPrimitive.content }.orEmpty(),
+                )
+                val secret = args.string("secret")
+                canonical(if (blocking) c.createPaymentApplicationBlocking(app, secret) else c.createPaymentApplication(app, secret))
+            }
+            else -> fail("unknown checkout call \"$name\"")
+        }
     }
 
     private fun cashRequest(args: JsonObject) = CashRequest(
@@ -239,7 +369,26 @@ class ScenarioRunner(private val file: File) {
     }
 
     private fun runControl(step: JsonObject) {
-        when (val name = step.string("control")) {
+        val name = step.string("control")
+        if (isCheckout) {
+            when (name) {
+                "payment_status" -> sandbox.control(
+                    "POST", "/_sandbox/checkout/payments/${step.string("payment_id")}/status",
+                    buildJsonObject { put("status", step.string("status")) },
+                )
+                "oauth_expire" -> sandbox.control(
+                    "POST", "/_sandbox/checkout/oauth/expire",
+                    buildJsonObject { step.optString("which")?.let { put("which", it) } },
+                )
+                "config" -> sandbox.control("POST", "/_sandbox/checkout/config", step["config"] ?: fail("config needs \"config\""))
+                "fault" -> sandbox.control("POST", "/_sandbox/faults", step["fault"] ?: fail("fault needs \"fault\""))
+                "clear_faults" -> sandbox.control("DELETE", "/_sandbox/faults")
+                "clear_requests" -> sandbox.control("DELETE", "/_sandbox/requests")
+                else -> fail("unknown checkout control \"$name\"")
+            }
+            return
+        }
+        when (name) {
             "settle" -> sandbox.control(
                 "POST", "/_sandbox/paypack/transactions/${step.string("reference")}/settle",
                 buildJsonObject { step.optString("status")?.let { put("status", it) } },
@@ -288,8 +437,10 @@ class ScenarioRunner(private val file: File) {
                 }
             }
             "ledger" -> {
-                val count = sandbox.ledger()["transactions"]!!.jsonArray.size
-                if (count.toLong() != step.long("count")) fail("expected ${step.long("count")} transactions in the ledger, found $count")
+                val count = if (isCheckout) sandbox.checkoutLedger()["payments"]!!.jsonArray.size
+                else sandbox.ledger()["transactions"]!!.jsonArray.size
+                val what = if (isCheckout) "payments" else "transactions"
+                if (count.toLong() != step.long("count")) fail("expected ${step.long("count")} $what in the ledger, found $count")
             }
             "header" -> {
                 val matching = logged(step)
@@ -322,27 +473,38 @@ class ScenarioRunner(private val file: File) {
         }
     }
 
-    private fun describe(step: JsonObject) = "${step.optString("method") ?: "*"} /paypack/api${step.optString("path") ?: ""}"
+    private fun describe(step: JsonObject) = "${step.optString("method") ?: "*"} $pathPrefix${step.optString("path") ?: ""}"
 
-    private fun logged(step: JsonObject): List<JsonObject> =
+    private fun logged(step: JsonObject): List<JsonObject> = if (isCheckout) {
+        sandbox.checkoutRequests(step.optString("method"), step.optString("path") ?: "")
+    } else {
         sandbox.paypackRequests(step.optString("method"), step.optString("path") ?: "")
+    }
+
+    /** The webhook body: `body` as compact JSON, or `body_text` verbatim. */
+    private fun webhookText(w: JsonObject): String =
+        w.optString("body_text") ?: Json.encodeToString(JsonElement.serializer(), w["body"] ?: fail("webhook needs body or body_text"))
+
+    /** The body after a `tamper_body`: the `tamper` text replaced, or the amount's first digit changed. */
+    private fun tamperedBody(w: JsonObject, text: String): ByteArray {
+        val tampered = w.optString("tamper")?.let { target ->
+            if (!text.contains(target)) fail("tamper string \"$target\" is not in the body")
+            text.replaceFirst(target, w.optString("tamper_with") ?: fail("tamper needs tamper_with"))
+        } ?: tamperAmount(text)
+        return tampered.toByteArray(Charsets.UTF_8)
+    }
 
     private fun runWebhook(step: JsonObject) {
         val w = step["webhook"]!!.jsonObject
+        val unknown = w.keys - PAYPACK_WEBHOOK_KEYS
+        if (unknown.isNotEmpty()) fail("unknown webhook keys $unknown")
         val secret = w.optString("secret") ?: "demo-webhook-secret"
-        val text = w.optString("body_text") ?: Json.encodeToString(JsonElement.serializer(), w["body"] ?: fail("webhook needs body or body_text"))
+        val text = webhookText(w)
         val bytes = text.toByteArray(Charsets.UTF_8)
         PaypackWebhookVerifier(secret).use { verifier ->
             val (body, signature) = when (val mode = w.optString("signature") ?: "valid") {
                 "valid" -> bytes to verifier.sign(bytes)
-                "tamper_body" -> {
-                    val signature = verifier.sign(bytes)
-                    val tampered = w.optString("tamper")?.let { target ->
-                        if (!text.contains(target)) fail("tamper string \"$target\" is not in the body")
-                        text.replaceFirst(target, w.optString("tamper_with") ?: fail("tamper needs tamper_with"))
-                    } ?: tamperAmount(text)
-                    tampered.toByteArray(Charsets.UTF_8) to signature
-                }
+                "tamper_body" -> tamperedBody(w, text) to verifier.sign(bytes)
                 "tamper_signature" -> {
                     val valid = verifier.sign(bytes)
                     bytes to (if (valid.first() == 'A') "B" else "A") + valid.drop(1)
@@ -357,13 +519,47 @@ class ScenarioRunner(private val file: File) {
         }
     }
 
-    /** Replaces the first digit of the first `"amount":` value by a different digit. */
+    /**
+     * A checkout webhook: signed over `"{ts}.{body}"` with `ts` = now (or an hour ago for
+     * `stale`), then verified with the timestamp and event headers.
+     */
+    private fun runCheckoutWebhook(step: JsonObject) {
+        val w = step["webhook"]!!.jsonObject
+        val unknown = w.keys - CHECKOUT_WEBHOOK_KEYS
+        if (unknown.isNotEmpty()) fail("unknown webhook keys $unknown")
+        val secret = w.optString("secret") ?: DEFAULT_CHECKOUT_WEBHOOK_SECRET
+        val text = webhookText(w)
+        val bytes = text.toByteArray(Charsets.UTF_8)
+        val mode = w.optString("signature") ?: "valid"
+        val now = Instant.now().epochSecond
+        val ts = if (mode == "stale") now - 3600 else now
+        CheckoutWebhookVerifier(secret).use { verifier ->
+            val valid = verifier.sign(ts, bytes)
+            var body = bytes
+            var signature: String? = valid
+            var timestamp: String? = ts.toString()
+            when (mode) {
+                "valid", "stale" -> {}
+                "tamper_body" -> body = tamperedBody(w, text)
+                "tamper_signature" -> signature = (if (valid.first() == '0') "1" else "0") + valid.drop(1)
+                "missing" -> signature = null
+                "missing_timestamp" -> timestamp = null
+                "wrong_secret" -> signature = CheckoutWebhookVerifier("not-the-secret").use { it.sign(ts, bytes) }
+                else -> fail("unknown signature mode \"$mode\"")
+            }
+            val o = outcome { canonical(verifier.verifyAndParse(body, signature, timestamp, w.optString("event"))) }
+            check(step, o, "")
+            step["save"]?.let { saved[it.jsonPrimitive.content] = o.getOrThrow() }
+        }
+    }
+
+    /** Replaces the first digit after the first `"amount":` by the next digit (`9` becoming `0`). */
     private fun tamperAmount(text: String): String {
         val at = text.indexOf("\"amount\":")
         if (at < 0) fail("no \"amount\": in the webhook body to tamper with")
         val digit = (at + "\"amount\":".length until text.length).firstOrNull { text[it].isDigit() }
             ?: fail("no digit after \"amount\": in the webhook body")
-        val replacement = if (text[digit] == '1') '2' else '1'
+        val replacement = if (text[digit] == '9') '0' else text[digit] + 1
         return text.substring(0, digit) + replacement + text.substring(digit + 1)
     }
 
@@ -421,14 +617,20 @@ class ScenarioRunner(private val file: File) {
 
     // ---- references ------------------------------------------------------------------
 
-    /** Replaces every `"$name.field"` string by the saved value, except regexes (`matches`). */
+    /**
+     * Replaces every `"$name.field"` string whose `name` was saved by the saved value, except
+     * in regexes (`matches`). Any other string starting with `$` (`"$100.00"`) is literal.
+     */
     private fun resolve(element: JsonElement, key: String? = null): JsonElement = when (element) {
         is JsonObject -> JsonObject(element.mapValues { (k, v) -> resolve(v, k) })
         is JsonArray -> JsonArray(element.map { resolve(it) })
-        is JsonPrimitive -> if (element.isString && element.content.startsWith("$") && key != "matches") {
+        is JsonPrimitive -> if (element.isString && key != "matches" && isReference(element.content)) {
             lookup(element.content.substring(1))
         } else element
     }
+
+    private fun isReference(text: String): Boolean =
+        text.startsWith("$") && text.contains('.') && text.substring(1).substringBefore('.') in saved
 
     private fun lookup(reference: String): JsonElement {
         val parts = reference.split(".")
@@ -451,10 +653,31 @@ class ScenarioRunner(private val file: File) {
             "webhook" to setOf("webhook", "expect", "expect_error", "save"),
             "new_client" to setOf("new_client"),
         )
+        private val CHECKOUT_STEP_KEYS = STEP_KEYS + mapOf(
+            "control" to setOf("control", "payment_id", "status", "fault", "which", "config"),
+        )
+        private val CHECKOUT_CALL_ARGS = mapOf(
+            "create_checkout" to setOf("amount", "currency", "reference", "reference_label", "exponent"),
+            "get_payment" to setOf("id"),
+            "payer_instructions" to setOf("payment_id", "provider", "method"),
+            "payment_applications" to emptySet(),
+            "payment_application" to setOf("id"),
+            "create_payment_application" to setOf("name", "secret", "callback_url", "currency_whitelist"),
+        )
+        private val PAYPACK_WEBHOOK_KEYS = setOf("secret", "body", "body_text", "signature", "tamper", "tamper_with")
+        private val CHECKOUT_WEBHOOK_KEYS = setOf("secret", "body", "body_text", "event", "signature", "tamper", "tamper_with")
+        private val TOP_KEYS = setOf("steps", "gateway", "client", "sandbox", "oauth")
         private val COMMENT_KEYS = setOf("name", "description", "comment", "note")
 
         const val DEFAULT_CLIENT_ID = "demo-client-id"
         const val DEFAULT_CLIENT_SECRET = "demo-client-secret"
+        const val DEFAULT_CHECKOUT_TOKEN = "demo-checkout-token"
+        const val DEFAULT_CHECKOUT_CLIENT_ID = "demo0checkout0client0id000000001"
+        const val DEFAULT_CHECKOUT_WEBHOOK_SECRET = "demo-checkout-webhook-secret"
+        const val DEFAULT_OAUTH_CLIENT_ID = "demo-oauth-client"
+        const val DEFAULT_OAUTH_CLIENT_SECRET = "demo-oauth-secret"
+        const val DEFAULT_OAUTH_USERNAME = "demo@pesakit.dev"
+        const val DEFAULT_OAUTH_PASSWORD = "demo-password"
 
         private fun fail(message: String): Nothing = throw ScenarioFailure(message)
 
@@ -553,6 +776,41 @@ class ScenarioRunner(private val file: File) {
             put("retry_after_ms", e.retryAfterMs?.toLong())
             put("idempotency_key", e.idempotencyKey)
             put("summary", e.summary)
+            put("fields", buildJsonArray { e.fieldErrors.map { it.field }.sorted().forEach { add(JsonPrimitive(it)) } })
+        }
+
+        // ---- hosted checkout (README "Hosted checkout scenarios") ----
+
+        fun canonical(m: Money?): JsonElement = if (m == null) JsonNull else buildJsonObject {
+            put("value", amount(m.value))
+            put("minor_units", m.minorUnits)
+            put("formatted", m.formatted)
+        }
+
+        fun canonical(p: Payment): JsonObject = buildJsonObject {
+            put("id", p.id)
+            put("status", p.status.name.lowercase())
+            put("status_raw", p.statusRaw)
+            put("reference", p.reference)
+            put("currency_code", p.currencyCode)
+            put("amount", canonical(p.amount))
+            put("received_amount", canonical(p.receivedAmount))
+            put("has_found_at", p.foundAt != null)
+            put("has_confirmed_at", p.confirmedAt != null)
+            put("has_date", p.date != null)
+        }
+
+        fun canonical(a: PaymentApplication): JsonObject = buildJsonObject {
+            put("id", a.id)
+            put("name", a.name)
+            put("client_id_length", a.clientId?.length)
+            put("currency_whitelist", buildJsonArray { a.currencyWhitelist.forEach { add(JsonPrimitive(it)) } })
+        }
+
+        fun canonical(e: CheckoutWebhookEvent): JsonObject = buildJsonObject {
+            put("kind", e.kind.name.lowercase())
+            put("kind_raw", e.kindRaw)
+            put("payment", canonical(e.payment))
         }
     }
 }

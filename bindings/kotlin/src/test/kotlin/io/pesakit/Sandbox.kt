@@ -7,6 +7,7 @@ import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.jsonArray
 import java.io.File
 import java.net.URI
+import java.net.URLEncoder
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
@@ -29,6 +30,9 @@ class Sandbox private constructor(private val process: Process, val baseUrl: Str
     /** Paypack's base URL on this emulator. */
     val paypackBaseUrl: String get() = "$baseUrl/paypack/api"
 
+    /** The hosted-checkout gateway's base URL on this emulator (its API is below `/api`). */
+    val checkoutBaseUrl: String get() = "$baseUrl/checkout"
+
     private val http: HttpClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
 
     /** A reply of the control API (or a raw gateway request). */
@@ -45,6 +49,19 @@ class Sandbox private constructor(private val process: Process, val baseUrl: Str
             builder.method(method, HttpRequest.BodyPublishers.noBody())
         }
         val answer = http.send(builder.build(), HttpResponse.BodyHandlers.ofString())
+        return Reply(answer.statusCode(), answer.body())
+    }
+
+    /** A form-encoded POST (RFC 6749 token requests), as a browser or a dashboard sends it. */
+    fun postForm(path: String, fields: Map<String, String>): Reply {
+        val form = fields.entries.joinToString("&") { (k, v) ->
+            URLEncoder.encode(k, Charsets.UTF_8) + "=" + URLEncoder.encode(v, Charsets.UTF_8)
+        }
+        val request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(form))
+            .build()
+        val answer = http.send(request, HttpResponse.BodyHandlers.ofString())
         return Reply(answer.statusCode(), answer.body())
     }
 
@@ -74,6 +91,20 @@ class Sandbox private constructor(private val process: Process, val baseUrl: Str
         val p = (r["path"] as? kotlinx.serialization.json.JsonPrimitive)?.content ?: ""
         (method == null || m.equals(method, ignoreCase = true)) && p.startsWith("/paypack/api$path")
     }
+
+    /** The logged requests with this method whose path starts with `/checkout` + [path]. */
+    fun checkoutRequests(method: String?, path: String): List<JsonObject> = requests().filter { r ->
+        val m = (r["method"] as? kotlinx.serialization.json.JsonPrimitive)?.content
+        val p = (r["path"] as? kotlinx.serialization.json.JsonPrimitive)?.content ?: ""
+        (method == null || m.equals(method, ignoreCase = true)) && p.startsWith("/checkout$path")
+    }
+
+    fun checkoutLedger(): JsonObject = control("GET", "/_sandbox/checkout/ledger") as JsonObject
+
+    /** Moves a checkout payment to [status] (`RECEIVED`, `CONFIRMED`, …), sending its webhook. */
+    fun paymentStatus(paymentId: String, status: String): JsonElement =
+        control("POST", "/_sandbox/checkout/payments/$paymentId/status",
+            JsonObject(mapOf("status" to kotlinx.serialization.json.JsonPrimitive(status))))
 
     override fun close() {
         live -= process

@@ -116,7 +116,7 @@ class TokenStoreTest {
                 override fun load(key: String): TokenSet? = null
                 override fun save(key: String, tokens: TokenSet) {
                     saves += key
-                    throw PesakitException.TokenStore(ErrorKind.TOKEN_STORE, "the keystore is locked", null, null, null, null, null, null)
+                    throw PesakitException.TokenStore(ErrorKind.TOKEN_STORE, "the keystore is locked", null, null, null, null, null, null, emptyList())
                 }
                 override fun clear(key: String) {}
             }

@@ -1,6 +1,9 @@
 package io.pesakit.example
 
 import io.pesakit.CashRequest
+import io.pesakit.CheckoutClient
+import io.pesakit.CheckoutOptions
+import io.pesakit.CheckoutRequest
 import io.pesakit.PaypackClient
 import io.pesakit.PaypackOptions
 import io.pesakit.PesakitException
@@ -23,7 +26,8 @@ import kotlin.time.Duration.Companion.seconds
 /**
  * Proves the jar works on a plain JVM: run with `java -cp pesakit.jar:<runtime deps>:<this>`
  * and no `-Djna.library.path`. Starts the emulator from `PESAKIT_SANDBOX_BIN`, moves money
- * through the blocking and the suspend API, and exits non-zero if anything fails.
+ * through the blocking and the suspend API (Paypack and hosted checkout), and exits non-zero
+ * if anything fails.
  * Uses only the jar's runtime dependencies (no JUnit, no JSON library).
  */
 fun main() {
@@ -68,6 +72,13 @@ fun main() {
             } catch (e: PesakitException.NotFound) {
                 println("error as printed: $e")
             }
+        }
+        val checkoutOptions = CheckoutOptions(clientId = "demo0checkout0client0id000000001", allowInsecureLoopback = true)
+        CheckoutClient("$base/checkout", clientToken = "demo-checkout-token", options = checkoutOptions).use { checkout ->
+            val created = checkout.createCheckoutBlocking(CheckoutRequest(BigDecimal("100.50"), "USD", "order-1"))
+            val payment = runBlocking { checkout.getPayment(created.paymentId) }
+            println("checkout (blocking + suspend): ${created.checkoutUrl} -> ${payment.status} ${payment.amount?.formatted}")
+            check(payment.amount?.minorUnits == 10050L) { "expected 10050 minor units, got ${payment.amount}" }
         }
         println("OK: the jar ran on a plain JVM with no -Djna.library.path")
     } catch (e: Throwable) {
