@@ -32,6 +32,8 @@
 //! ## What is inside
 //!
 //! - [`paypack`]: the Paypack client, its models and its webhook verifier.
+//! - [`paga`]: the Paga Connect client (OAuth 2.0 on behalf of Paga users, merchant
+//!   payments, transfers, user details).
 //! - [`checkout`]: the hosted-checkout client (checkout sessions, payments, payment
 //!   applications) and its timestamped webhook verifier.
 //! - [`Error`] and [`ErrorKind`]: the one error type, with a kind a program can branch on.
@@ -53,6 +55,7 @@ mod time;
 mod token;
 
 pub mod checkout;
+pub mod paga;
 pub mod paypack;
 
 pub use error::{Error, ErrorKind, FieldError, Result};

@@ -20,9 +20,25 @@ pub(crate) struct TokenResponse {
     expires_in: Option<serde_json::Value>,
     #[serde(default)]
     token_type: Option<String>,
+    /// Every other field of the answer (`scope`, `user_data`, `authorities`, …).
+    #[serde(flatten)]
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl TokenResponse {
+    /// An extra field as text (`""` when absent).
+    pub(crate) fn extra_text(&self, key: &str) -> String {
+        match self.extra.get(key) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            _ => String::new(),
+        }
+    }
+
     /// The token set this response grants. A response without a refresh token keeps
     /// `previous_refresh` (RFC 6749 §6: the server may keep the old one valid); a
     /// response with one replaces it (rotation).
@@ -110,6 +126,7 @@ mod tests {
             r#"{"token_type":"Bearer","expires_in":3600,"access_token":"a","refresh_token":"r2","authorities":["x"]}"#,
         )
         .unwrap();
+        assert_eq!(r.extra["authorities"][0], "x");
         let old = Secret::new("r1");
         let t = r
             .into_token_set("t", Some(&old), Duration::from_secs(60))

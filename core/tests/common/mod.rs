@@ -110,6 +110,15 @@ impl Env {
             .count()
     }
 
+    /// How many logged requests had `method` and a path starting with `prefix`.
+    pub async fn count_under(&self, method: &str, prefix: &str) -> usize {
+        self.requests()
+            .await
+            .iter()
+            .filter(|r| r["method"] == method && r["path"].as_str().unwrap().starts_with(prefix))
+            .count()
+    }
+
     pub async fn fault(&self, fault: Value) {
         self.post("/_sandbox/faults", fault).await;
     }

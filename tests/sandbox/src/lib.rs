@@ -10,7 +10,8 @@
 //! let sandbox = pesakit_sandbox::Sandbox::start(pesakit_sandbox::SandboxConfig::default()).await?;
 //! let base = sandbox.paypack_base_url(); // http://127.0.0.1:PORT/paypack/api
 //! let checkout = sandbox.checkout_base_url(); // http://127.0.0.1:PORT/checkout
-//! # drop((base, checkout));
+//! let paga = sandbox.paga_base_url(); // http://127.0.0.1:PORT/paga
+//! # drop((base, checkout, paga));
 //! sandbox.shutdown().await;
 //! # Ok(())
 //! # }
@@ -22,6 +23,7 @@ mod checkout;
 mod control;
 mod error;
 mod jwt;
+mod paga;
 mod paypack;
 mod server;
 mod webhooks;
@@ -37,6 +39,7 @@ use tokio::task::JoinHandle;
 
 use crate::checkout::Checkout;
 use crate::control::Control;
+use crate::paga::Paga;
 use crate::paypack::Paypack;
 use crate::server::Tasks;
 use crate::webhooks::Webhooks;
@@ -74,6 +77,26 @@ pub const DEFAULT_CHECKOUT_OAUTH_TTL_SECS: u64 = 3600;
 /// (7 retries over about 40 hours: 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 20 h).
 pub const DEFAULT_CHECKOUT_WEBHOOK_RETRY_DELAYS_SECS: [u64; 7] =
     [60, 300, 1800, 7200, 21_600, 43_200, 72_000];
+
+/// Paga Connect: the OAuth2 client id (HTTP Basic on the token endpoint).
+pub const DEFAULT_PAGA_CLIENT_ID: &str = "demo-paga-client";
+/// Paga Connect: the OAuth2 client secret.
+pub const DEFAULT_PAGA_CLIENT_SECRET: &str = "demo-paga-secret";
+/// Paga Connect: the user who approves authorization requests by default (Ada Obi,
+/// username `adaobi`, publicId `PUB-ADA-001`, balance 50000 NGN).
+pub const DEFAULT_PAGA_USER: &str = "demo-paga-user";
+/// Paga Connect: phone number of [`DEFAULT_PAGA_USER`].
+pub const DEFAULT_PAGA_USER_PHONE: &str = "08030000001";
+/// Paga Connect: a user who refuses every authorization request (`access_denied`).
+pub const PAGA_DENYING_USER: &str = "denying-paga-user";
+/// Paga Connect: a second user (Chidi Eze, balance 0 NGN), the money-transfer recipient.
+pub const PAGA_RECIPIENT_USER: &str = "recipient-paga-user";
+/// Paga Connect: phone number of [`PAGA_RECIPIENT_USER`].
+pub const DEFAULT_PAGA_RECIPIENT_PHONE: &str = "08030000002";
+/// Paga Connect: default authorization code lifetime, seconds.
+pub const DEFAULT_PAGA_CODE_TTL_SECS: u64 = 60;
+/// Paga Connect: default access token lifetime, seconds.
+pub const DEFAULT_PAGA_ACCESS_TTL_SECS: u64 = 3600;
 
 /// Hosted checkout: a static client token and the scopes it carries
 /// (`payments.create`, `payments.get`, `payments.user-instructions.get`, or `*`).
@@ -170,6 +193,14 @@ pub struct SandboxConfig {
     /// Hosted checkout: pauses before each webhook retry; a failed delivery is retried
     /// once per entry (default [`DEFAULT_CHECKOUT_WEBHOOK_RETRY_DELAYS_SECS`]).
     pub checkout_webhook_retry_delays: Vec<Duration>,
+    /// Paga Connect: the OAuth2 client id (default [`DEFAULT_PAGA_CLIENT_ID`]).
+    pub paga_client_id: String,
+    /// Paga Connect: the OAuth2 client secret (default [`DEFAULT_PAGA_CLIENT_SECRET`]).
+    pub paga_client_secret: String,
+    /// Paga Connect: authorization code lifetime (default 60 s).
+    pub paga_code_ttl: Duration,
+    /// Paga Connect: access token lifetime (default 3600 s).
+    pub paga_access_ttl: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -193,6 +224,10 @@ impl Default for SandboxConfig {
                 .iter()
                 .map(|&secs| Duration::from_secs(secs))
                 .collect(),
+            paga_client_id: DEFAULT_PAGA_CLIENT_ID.to_owned(),
+            paga_client_secret: DEFAULT_PAGA_CLIENT_SECRET.to_owned(),
+            paga_code_ttl: Duration::from_secs(DEFAULT_PAGA_CODE_TTL_SECS),
+            paga_access_ttl: Duration::from_secs(DEFAULT_PAGA_ACCESS_TTL_SECS),
         }
     }
 }
@@ -235,7 +270,8 @@ impl Sandbox {
             http,
             Arc::clone(&tasks),
         ));
-        let app = router(control, paypack, checkout);
+        let paga = Arc::new(Paga::new(&config));
+        let app = router(control, paypack, checkout, paga);
         let (stop, stopped) = oneshot::channel();
         let server = tokio::spawn(server::serve(listener, app, stopped));
         Ok(Sandbox {
@@ -266,6 +302,12 @@ impl Sandbox {
     /// `/checkout/oauth/token`).
     pub fn checkout_base_url(&self) -> String {
         format!("{}/checkout", self.base_url())
+    }
+
+    /// Paga Connect's base URL: [`Sandbox::base_url`] + `/paga` (every path is under
+    /// `/paga/paga-webservices/…`).
+    pub fn paga_base_url(&self) -> String {
+        format!("{}/paga", self.base_url())
     }
 
     /// Stops accepting, aborts every connection and background task, and waits for
@@ -302,10 +344,16 @@ fn public_base_url(addr: SocketAddr) -> String {
 
 /// Every route: the control API (never logged or faulted) and the gateways behind the
 /// logging/fault middleware.
-fn router(control: Arc<Control>, paypack: Arc<Paypack>, checkout: Arc<Checkout>) -> Router {
+fn router(
+    control: Arc<Control>,
+    paypack: Arc<Paypack>,
+    checkout: Arc<Checkout>,
+    paga: Arc<Paga>,
+) -> Router {
     let gateways = Router::new()
         .nest("/paypack/api", paypack::api_router(Arc::clone(&paypack)))
         .nest("/checkout", checkout::router(Arc::clone(&checkout)))
+        .nest("/paga", paga::router(Arc::clone(&paga)))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&control),
@@ -314,5 +362,6 @@ fn router(control: Arc<Control>, paypack: Arc<Paypack>, checkout: Arc<Checkout>)
     control::router(control)
         .merge(paypack::control_router(paypack))
         .merge(checkout::control_router(checkout))
+        .merge(paga::control_router(paga))
         .merge(gateways)
 }

@@ -8,7 +8,7 @@ use clap::Parser;
 use pesakit_sandbox::{
     App, CheckoutToken, Sandbox, SandboxConfig, DEFAULT_CHECKOUT_OAUTH_TTL_SECS,
     DEFAULT_CHECKOUT_WEBHOOK_RETRY_DELAYS_SECS, DEFAULT_CHECKOUT_WEBHOOK_SECRET,
-    DEFAULT_WEBHOOK_SECRET,
+    DEFAULT_PAGA_ACCESS_TTL_SECS, DEFAULT_PAGA_CODE_TTL_SECS, DEFAULT_WEBHOOK_SECRET,
 };
 
 /// A local emulator of the payment gateways pesakit speaks to.
@@ -62,6 +62,12 @@ struct Cli {
     /// ("" = no retries; default 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, 20 h).
     #[arg(long, value_name = "MS,MS,…", value_parser = parse_delays)]
     checkout_webhook_retry_delays_ms: Option<Delays>,
+    /// Paga Connect: authorization code lifetime, seconds.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PAGA_CODE_TTL_SECS)]
+    paga_code_ttl_secs: u64,
+    /// Paga Connect: access token lifetime, seconds.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PAGA_ACCESS_TTL_SECS)]
+    paga_access_ttl_secs: u64,
 }
 
 /// A comma-separated list of millisecond delays.
@@ -135,6 +141,9 @@ impl Cli {
                     .map(|&secs| Duration::from_secs(secs))
                     .collect(),
             },
+            paga_code_ttl: Duration::from_secs(self.paga_code_ttl_secs),
+            paga_access_ttl: Duration::from_secs(self.paga_access_ttl_secs),
+            ..defaults
         }
     }
 }
