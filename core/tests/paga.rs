@@ -249,8 +249,8 @@ async fn pkce_is_verified_when_on() {
     let log = env.requests().await;
     let token = log
         .iter()
-        .filter(|r| r["path"] == "/paga/paga-webservices/oauth2/token")
-        .last()
+        .rev()
+        .find(|r| r["path"] == "/paga/paga-webservices/oauth2/token")
         .unwrap();
     assert!(token["body"].as_str().unwrap().contains("code_verifier="));
 }
