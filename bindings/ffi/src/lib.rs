@@ -15,6 +15,7 @@ mod runtime;
 mod callbacks;
 mod checkout;
 mod error;
+mod paga;
 mod paypack;
 mod types;
 
@@ -25,6 +26,11 @@ pub use checkout::{
     PaymentApplication, PaymentStatus,
 };
 pub use error::{ErrorKind, FieldError, PesakitError};
+pub use paga::{
+    new_paga_reference_number, PagaAuthorization, PagaClient, PagaEnvironment, PagaGrant,
+    PagaMerchantPaymentRequest, PagaMoneyTransferRequest, PagaOptions, PagaPaymentResult,
+    PagaTokenRequestStyle, PagaUserDetails,
+};
 pub use paypack::{
     PaypackClient, PaypackEventPager, PaypackOptions, PaypackTransactionPager,
     PaypackWebhookVerifier,
