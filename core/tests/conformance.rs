@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 use pesakit::checkout::{
     self, CheckoutRequest, NewPaymentApplication, OAuthTokens, Payment, PaymentApplication,
 };
+use pesakit::paga;
 use pesakit::paypack::{
     CashRequest, Client, Event, EventFilter, EventKind, EventPage, Profile, Transaction,
     TransactionFilter, TransactionKind, TransactionPage, TransactionStatus, WebhookMode,
@@ -136,6 +137,7 @@ fn canon_error(e: &Error) -> Value {
         "has_body": e.body().is_some(),
         "retry_after_ms": e.retry_after().map(|d| d.as_millis() as u64),
         "idempotency_key": e.idempotency_key(),
+        "gateway_code": e.gateway_code(),
         "summary": e.to_string(),
         "fields": fields,
     })
@@ -174,6 +176,57 @@ fn checkout_event_kind(k: &checkout::WebhookEventKind) -> &'static str {
         checkout::WebhookEventKind::PaymentUnderpaid => "payment_underpaid",
         checkout::WebhookEventKind::Unknown(_) => "unknown",
     }
+}
+
+const PAGA_REDIRECT: &str = "https://shop.example/paga/callback";
+
+/// Runs one Paga call against `client`.
+async fn paga_call(client: paga::Client, name: &str, args: Value) -> Result<Value, Error> {
+    let s = |k: &str| str_arg(&args, k).unwrap_or_default();
+    let user = s("user");
+    Ok(match name {
+        "user_details" => {
+            let d = client.user_details(&user).await?;
+            json!({"first_name": d.first_name, "username": d.username, "account_balance": opt_amount(&d.account_balance)})
+        }
+        "merchant_payment" => {
+            let p = client
+                .merchant_payment(
+                    &user,
+                    &paga::MerchantPaymentRequest {
+                        reference_number: s("reference_number"),
+                        amount: s("amount").parse().unwrap(),
+                        customer_reference: s("customer_reference"),
+                        product_code: str_arg(&args, "product_code"),
+                        currency: str_arg(&args, "currency"),
+                    },
+                )
+                .await?;
+            json!({"has_transaction_id": p.transaction_id.is_some(), "amount": opt_amount(&p.amount), "fee": opt_amount(&p.fee)})
+        }
+        "money_transfer" => {
+            let t = client
+                .money_transfer(
+                    &user,
+                    &paga::MoneyTransferRequest {
+                        reference_number: s("reference_number"),
+                        amount: s("amount").parse().unwrap(),
+                        recipient: s("recipient"),
+                        skip_messaging: args
+                            .get("skip_messaging")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                    },
+                )
+                .await?;
+            json!({"has_transaction_id": t.transaction_id.is_some(), "amount": opt_amount(&t.amount)})
+        }
+        "one_time_token" => {
+            let v = client.one_time_token(&user, &s("reference_number")).await?;
+            json!({"is_object": v.is_object()})
+        }
+        other => panic!("unknown paga call {other}"),
+    })
 }
 
 /// Runs one checkout call against `client`.
@@ -282,6 +335,7 @@ struct Runner {
     client_overrides: Map<String, Value>,
     client: Option<Client>,
     checkout_client: Option<checkout::Client>,
+    paga_client: Option<paga::Client>,
     saved: HashMap<String, Value>,
 }
 
@@ -378,6 +432,78 @@ impl Runner {
             self.checkout_client = Some(b.build().expect("checkout client builds"));
         }
         self.checkout_client.clone().unwrap()
+    }
+
+    fn paga_client(&mut self) -> paga::Client {
+        if self.paga_client.is_none() {
+            let o = &self.client_overrides;
+            let style = match o.get("token_request_style").and_then(Value::as_str) {
+                Some("query_string") => paga::TokenRequestStyle::QueryString,
+                _ => paga::TokenRequestStyle::FormBody,
+            };
+            let client = paga::Client::builder()
+                .environment(paga::Environment::Custom(self.env.sandbox.paga_base_url()))
+                .client_id(pesakit_sandbox::DEFAULT_PAGA_CLIENT_ID)
+                .client_secret(pesakit_sandbox::DEFAULT_PAGA_CLIENT_SECRET)
+                .redirect_uri(PAGA_REDIRECT)
+                .allow_insecure_loopback(true)
+                .token_request_style(style)
+                .pkce(o.get("pkce").and_then(Value::as_bool).unwrap_or(false))
+                .token_store(self.store.clone())
+                .retry_policy(pesakit::RetryPolicy {
+                    max_retries: 3,
+                    initial_backoff: Duration::from_millis(10),
+                    max_backoff: Duration::from_millis(50),
+                    max_retry_after: Duration::from_secs(30),
+                })
+                .build()
+                .expect("paga client builds");
+            self.paga_client = Some(client);
+        }
+        self.paga_client.clone().unwrap()
+    }
+
+    /// The browser part of OAuth: authorization URL, one redirect, callback.
+    async fn paga_connect(&mut self, c: &Value) -> Result<Value, Error> {
+        let client = self.paga_client();
+        let names = |k: &str| -> Vec<String> {
+            c.get(k)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+                .unwrap_or_default()
+        };
+        let scopes: Vec<paga::Scope> = names("scopes")
+            .iter()
+            .map(|s| paga::Scope::parse(s))
+            .collect();
+        let data: Vec<paga::UserData> = names("user_data")
+            .iter()
+            .map(|s| paga::UserData::parse(s))
+            .collect();
+        let authorization = client.authorization_url(&scopes, &data);
+        let mut url = authorization.url.clone();
+        if let Some(user) = c.get("sandbox_user").and_then(Value::as_str) {
+            url.push_str(&format!("&sandbox_user={user}"));
+        }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let answer = http.get(url).send().await.unwrap();
+        let location = answer.headers()["location"].to_str().unwrap().to_owned();
+        let checked = if c.get("state").and_then(Value::as_str) == Some("forged") {
+            client.authorization_url(&scopes, &data)
+        } else {
+            authorization
+        };
+        let grant = client
+            .handle_callback(&location, &checked, c["user"].as_str().unwrap())
+            .await?;
+        Ok(json!({
+            "scopes": grant.scopes.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>(),
+            "user_data": grant.user_data.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>(),
+            "has_authorities": grant.extra.contains_key("authorities"),
+        }))
     }
 
     async fn call(client: Client, name: &str, args: Value) -> Result<Value, Error> {
@@ -477,6 +603,18 @@ impl Runner {
     async fn step(&mut self, step: &Value) -> Result<(), String> {
         if let Some(name) = step.get("call").and_then(Value::as_str) {
             let args = resolve(step.get("args").unwrap_or(&json!({})), &self.saved);
+            if self.gateway == "paga" {
+                let client = self.paga_client();
+                let concurrency = step.get("concurrency").and_then(Value::as_u64).unwrap_or(1);
+                let calls = (0..concurrency).map(|_| {
+                    let (c, a, n) = (client.clone(), args.clone(), name.to_owned());
+                    tokio::spawn(async move { paga_call(c, &n, a).await })
+                });
+                for r in futures_util::future::join_all(calls).await {
+                    self.check(step, r.expect("task completes"))?;
+                }
+                return Ok(());
+            }
             if self.gateway == "checkout" {
                 let client = self.checkout_client();
                 let repeat = step.get("repeat").and_then(Value::as_u64).unwrap_or(1);
@@ -505,9 +643,15 @@ impl Runner {
             }
             return self.check(step, outcome.unwrap());
         }
+        if let Some(c) = step.get("connect") {
+            let c = resolve(c, &self.saved);
+            let outcome = self.paga_connect(&c).await;
+            return self.check(step, outcome);
+        }
         if step.get("new_client").is_some() {
             self.client = None;
             self.checkout_client = None;
+            self.paga_client = None;
             return Ok(());
         }
         if let Some(control) = step.get("control").and_then(Value::as_str) {
@@ -546,6 +690,13 @@ impl Runner {
                     env.post(
                         &format!("/_sandbox/checkout/payments/{id}/status"),
                         json!({"status": step["status"]}),
+                    )
+                    .await;
+                }
+                "paga_expire_tokens" => {
+                    env.post(
+                        "/_sandbox/paga/tokens/expire",
+                        json!({"which": step["which"]}),
                     )
                     .await;
                 }
@@ -589,10 +740,10 @@ impl Runner {
             let step = resolve(step, &self.saved);
             let env = &self.env;
             let log = env.requests().await;
-            let prefix = if self.gateway == "checkout" {
-                "/checkout"
-            } else {
-                "/paypack/api"
+            let prefix = match self.gateway.as_str() {
+                "checkout" => "/checkout",
+                "paga" => "/paga",
+                _ => "/paypack/api",
             };
             let selected = |step: &Value| -> Vec<Value> {
                 let path = format!("{prefix}{}", step["path"].as_str().unwrap());
@@ -785,7 +936,7 @@ fn simple_regex(re: &str, value: &str) -> bool {
 
 fn scenarios() -> Vec<(String, Value)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance");
-    let mut files: Vec<_> = ["paypack", "checkout"]
+    let mut files: Vec<_> = ["paypack", "checkout", "paga"]
         .iter()
         .flat_map(|gateway| {
             std::fs::read_dir(root.join(gateway)).expect("the scenario directory exists")
@@ -827,6 +978,7 @@ async fn run(scenario: &Value) -> Result<(), String> {
         gateway,
         oauth,
         checkout_client: None,
+        paga_client: None,
         store: Arc::new(MapStore::default()),
         client_overrides: scenario
             .get("client")
@@ -848,7 +1000,7 @@ async fn run(scenario: &Value) -> Result<(), String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_passes() {
     let all = scenarios();
-    assert!(all.len() >= 30, "scenarios found: {}", all.len());
+    assert!(all.len() >= 35, "scenarios found: {}", all.len());
     let mut failures = Vec::new();
     for (name, scenario) in &all {
         match run(scenario).await {
