@@ -5,7 +5,8 @@
 // - `PesakitError` reads as a sentence: `description`, `errorDescription` and
 //   `localizedDescription` are its `summary`; its fields are readable whatever the case.
 // - Labelled convenience calls with Swift default arguments for the common cases, for the
-//   Paypack client and the hosted-checkout client; payer instructions as `[String: Any]`.
+//   Paypack client, the hosted-checkout client and the Paga Connect client; payer
+//   instructions, Paga's one-time tokens and raw answers as `[String: Any]`.
 // - `TimeInterval` where the generated API takes seconds or milliseconds as integers.
 
 import Foundation
@@ -264,5 +265,85 @@ extension CheckoutWebhookVerifier {
     public convenience init(secret: String, tolerance: TimeInterval) throws {
         let seconds = tolerance.isNaN ? 0 : min(max(tolerance.rounded(.up), 0), 4_000_000_000)
         try self.init(secret: secret, toleranceSecs: UInt64(seconds))
+    }
+}
+
+// MARK: - Paga Connect
+
+extension PagaClient {
+    /// Starts an authorization asking for `scopes` (wire names: `"MERCHANT_PAYMENT"`,
+    /// `"MONEY_TRANSFER"`, `"USER_DETAILS_REQUEST"`, …) and no user data. Send the user to
+    /// `url()`; keep the authorization (its `state()` and, with PKCE, `pkceVerifier()`) in
+    /// their session until they come back.
+    public func authorizationUrl(scopes: [String]) -> PagaAuthorization {
+        authorizationUrl(scopes: scopes, userData: [])
+    }
+
+    /// Handles the user's return to your redirect URI (the whole URL Paga sent them to):
+    /// checks the state, turns `error=access_denied` into an `Authentication` error, exchanges
+    /// the code and stores the tokens under `user`.
+    public func handleCallback(
+        _ callbackURL: URL, authorization: PagaAuthorization, user: String
+    ) async throws -> PagaGrant {
+        try await handleCallback(callbackUrl: callbackURL.absoluteString, authorization: authorization, user: user)
+    }
+
+    /// Charges `user` `amount` (major units, exact: `Decimal(string: "1000.50")!`). Not retried
+    /// once the request may have arrived: keep `referenceNumber` (`newPagaReferenceNumber()`)
+    /// to look the payment up; Paga refuses a reference already paid (`gatewayCode` `"17"`).
+    public func merchantPayment(
+        user: String,
+        referenceNumber: String,
+        amount: Decimal,
+        customerReference: String,
+        productCode: String? = nil,
+        currency: String? = nil
+    ) async throws -> PagaPaymentResult {
+        try await merchantPayment(user: user, request: PagaMerchantPaymentRequest(
+            referenceNumber: referenceNumber, amount: amount, customerReference: customerReference,
+            productCode: productCode, currency: currency))
+    }
+
+    /// Sends `amount` from the merchant to the Paga user whose phone is `recipient`, with the
+    /// authorization `user` granted (`MONEY_TRANSFER`). Not retried once the request may have
+    /// arrived.
+    public func moneyTransfer(
+        user: String,
+        referenceNumber: String,
+        amount: Decimal,
+        recipient: String,
+        skipMessaging: Bool = false
+    ) async throws -> PagaPaymentResult {
+        try await moneyTransfer(user: user, request: PagaMoneyTransferRequest(
+            referenceNumber: referenceNumber, amount: amount, recipient: recipient, skipMessaging: skipMessaging))
+    }
+
+    /// A one-time token for `user`, as Paga's own JSON object parsed with
+    /// `JSONSerialization` (its shape is undocumented): `token["oneTimeToken"] as? String`.
+    public func oneTimeToken(for user: String, referenceNumber: String) async throws -> [String: Any] {
+        let text = try await oneTimeToken(user: user, referenceNumber: referenceNumber)
+        return try jsonObject(text, what: "one-time token fields")
+    }
+}
+
+extension PagaGrant {
+    /// Every other field of the token answer (`authorities`, `limitMaximum`, …), parsed with
+    /// `JSONSerialization`; empty if it is not a JSON object.
+    public var extra: [String: Any] {
+        (try? jsonObject(extraJson, what: "token fields")) ?? [:]
+    }
+}
+
+extension PagaUserDetails {
+    /// Everything Paga sent about the user (`rawJson`), parsed; empty if not a JSON object.
+    public var raw: [String: Any] {
+        (try? jsonObject(rawJson, what: "user details")) ?? [:]
+    }
+}
+
+extension PagaPaymentResult {
+    /// Paga's whole result (`rawJson`), parsed; empty if not a JSON object.
+    public var raw: [String: Any] {
+        (try? jsonObject(rawJson, what: "payment result fields")) ?? [:]
     }
 }

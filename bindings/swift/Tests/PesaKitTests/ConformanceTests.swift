@@ -3,9 +3,10 @@ import Foundation
 import PesaKit
 import XCTest
 
-/// Runs every `tests/conformance/paypack/*.json` and `tests/conformance/checkout/*.json`
-/// scenario through the Swift binding, exactly as `tests/conformance/README.md` specifies
-/// (checkout: its "Hosted checkout scenarios" section): a fresh emulator per scenario, a
+/// Runs every `tests/conformance/paypack/*.json`, `tests/conformance/checkout/*.json` and
+/// `tests/conformance/paga/*.json` scenario through the Swift binding, exactly as
+/// `tests/conformance/README.md` specifies (checkout: its "Hosted checkout scenarios"
+/// section; Paga: "Paga Connect scenarios"): a fresh emulator per scenario, a
 /// Swift `TokenStore` in memory, the async API (the blocking one where a step says
 /// `"blocking": true`), over real HTTP. `PESAKIT_SCENARIO=name` runs one scenario only.
 final class ConformanceTests: XCTestCase {
@@ -15,6 +16,10 @@ final class ConformanceTests: XCTestCase {
 
     func testEveryCheckoutScenario() async throws {
         try await runScenarios(in: "checkout", gateway: .checkout)
+    }
+
+    func testEveryPagaScenario() async throws {
+        try await runScenarios(in: "paga", gateway: .paga)
     }
 
     private func runScenarios(in folder: String, gateway: Gateway) async throws {
@@ -60,12 +65,14 @@ struct ScenarioFailure: Error, CustomStringConvertible {
 enum Gateway: String {
     case paypack
     case checkout
+    case paga
 
     /// Where the gateway lives on the emulator: `assert` paths are below it.
     var pathPrefix: String {
         switch self {
         case .paypack: return "/paypack/api"
         case .checkout: return "/checkout"
+        case .paga: return "/paga"
         }
     }
 }
@@ -74,12 +81,14 @@ enum Gateway: String {
 enum ScenarioClient: Sendable {
     case paypack(PaypackClient)
     case checkout(CheckoutClient)
+    case paga(PagaClient)
 }
 
 /// How the runner builds its client (again for `new_client`, with the same store).
 private enum ClientRecipe {
     case paypack(clientID: String, clientSecret: String, options: PaypackOptions)
     case checkout(baseURL: String, clientToken: String, options: CheckoutOptions, oauth: CheckoutOAuth?)
+    case paga(options: PagaOptions)
 
     func make(store: TokenStore) throws -> ScenarioClient {
         switch self {
@@ -91,6 +100,10 @@ private enum ClientRecipe {
                 baseUrl: baseURL, clientToken: clientToken,
                 webhookSecret: SandboxProcess.checkoutWebhookSecret, oauth: oauth, options: options,
                 tokenStore: store, logger: nil))
+        case let .paga(options):
+            return .paga(try PagaClient(
+                clientId: SandboxProcess.pagaClientID, clientSecret: SandboxProcess.pagaClientSecret,
+                redirectUri: SandboxProcess.pagaRedirectURI, options: options, tokenStore: store, logger: nil))
         }
     }
 }
@@ -129,6 +142,7 @@ final class ScenarioRunner {
         switch gateway {
         case .paypack: recipe = try ScenarioRunner.paypackRecipe(scenario, sandbox)
         case .checkout: recipe = try await ScenarioRunner.checkoutRecipe(scenario, sandbox)
+        case .paga: recipe = try ScenarioRunner.pagaRecipe(scenario, sandbox)
         }
         self.recipe = recipe
         self.client = try recipe.make(store: store)
@@ -226,6 +240,37 @@ final class ScenarioRunner {
         return .checkout(baseURL: sandbox.checkoutBaseURL, clientToken: clientToken, options: options, oauth: oauth)
     }
 
+    /// A Paga Connect client of the emulator's OAuth client (`demo-paga-client`), redirecting
+    /// to `https://shop.example/paga/callback`, with the fast retry defaults; `"client"` may
+    /// set `pkce` and `token_request_style` (`form_body`, `query_string`).
+    private static func pagaRecipe(_ scenario: JSON, _ sandbox: SandboxProcess) throws -> ClientRecipe {
+        var options = PagaOptions(
+            environment: .custom(baseUrl: sandbox.pagaBaseURL),
+            tokenRequestStyle: .formBody,
+            allowInsecureLoopback: true,
+            initialBackoffMs: 10,
+            maxBackoffMs: 50
+        )
+        if case let .object(members)? = scenario["client"] {
+            for (key, value) in members {
+                switch key {
+                case "pkce":
+                    guard let flag = value.boolValue else { throw ScenarioFailure("client.pkce must be true or false") }
+                    options.pkce = flag
+                case "token_request_style":
+                    switch value.stringValue {
+                    case "form_body"?: options.tokenRequestStyle = .formBody
+                    case "query_string"?: options.tokenRequestStyle = .queryString
+                    default:
+                        throw ScenarioFailure("client.token_request_style must be form_body or query_string, not \(value)")
+                    }
+                default: throw ScenarioFailure("unknown paga client option '\(key)'")
+                }
+            }
+        }
+        return .paga(options: options)
+    }
+
     func run() async throws {
         guard let steps = scenario["steps"]?.arrayValue, !steps.isEmpty else {
             throw ScenarioFailure("the scenario has no steps")
@@ -249,6 +294,7 @@ final class ScenarioRunner {
         }
         if step["webhook"] != nil { return "(webhook \(step["webhook"]?["signature"]?.stringValue ?? "?"))" }
         if step["new_client"] != nil { return "(new_client)" }
+        if let user = step["connect"]?["user"]?.stringValue { return "(connect \(user))" }
         return step.compact
     }
 
@@ -305,8 +351,43 @@ final class ScenarioRunner {
             try runWebhook(webhook, step)
         } else if step["new_client"] != nil {
             client = try recipe.make(store: store)
+        } else if let connect = step["connect"] {
+            try await runConnect(connect, step)
         } else {
-            throw ScenarioFailure("a step needs one of call, control, assert, webhook, new_client")
+            throw ScenarioFailure("a step needs one of call, control, assert, webhook, new_client, connect")
+        }
+    }
+
+    /// The browser's part of Paga Connect: `authorization_url(scopes, user_data)`, a GET of
+    /// that URL (`&sandbox_user=…` appended when given) without following redirects, then
+    /// `handle_callback(Location, authorization, user)` — with `"state": "forged"`, against a
+    /// second, fresh authorization instead.
+    private func runConnect(_ connect: JSON, _ step: JSON) async throws {
+        guard case let .paga(paga) = client else { throw ScenarioFailure("connect needs a Paga client") }
+        try Self.allowOnly(["user", "scopes", "user_data", "sandbox_user", "state"], in: connect, "connect")
+        let user = try Self.requiredString(connect, "user")
+        let scopes = try Self.stringList(connect, "scopes") ?? []
+        let userData = try Self.stringList(connect, "user_data") ?? []
+        let sandboxUser = try Self.optionalString(connect, "sandbox_user")
+        let forged: Bool
+        switch try Self.optionalString(connect, "state") ?? "valid" {
+        case "valid": forged = false
+        case "forged": forged = true
+        case let other: throw ScenarioFailure("connect.state must be valid or forged, not \(other)")
+        }
+        let authorization = paga.authorizationUrl(scopes: scopes, userData: userData)
+        let location = try await sandbox.pagaRedirect(for: authorization.url(), sandboxUser: sandboxUser)
+        let checked = forged ? paga.authorizationUrl(scopes: scopes, userData: userData) : authorization
+        let outcome: Result<JSON, Error>
+        do {
+            let grant = try await paga.handleCallback(callbackUrl: location, authorization: checked, user: user)
+            outcome = .success(Canonical.pagaGrant(grant))
+        } catch {
+            outcome = .failure(error)
+        }
+        try check(outcome, step)
+        if let name = step["save"]?.stringValue, case let .success(result) = outcome {
+            saved[name] = result
         }
     }
 
@@ -431,6 +512,8 @@ final class ScenarioRunner {
             return try await performPaypack(paypack, call, args, blocking: blocking)
         case let .checkout(checkout):
             return try await performCheckout(checkout, call, args, blocking: blocking)
+        case let .paga(paga):
+            return try await performPaga(paga, call, args, blocking: blocking)
         }
     }
 
@@ -627,6 +710,74 @@ final class ScenarioRunner {
         }
     }
 
+    private static func performPaga(
+        _ client: PagaClient, _ call: String, _ args: JSON, blocking: Bool
+    ) async throws -> JSON {
+        switch call {
+        case "user_details":
+            try allowOnly(["user"], in: args, call)
+            let user = try requiredString(args, "user")
+            let details = try await either(
+                blocking, { try client.userDetailsBlocking(user: user) }, { try await client.userDetails(user: user) })
+            return .object([
+                ("first_name", JSON.from(details.firstName)),
+                ("username", JSON.from(details.username)),
+                ("account_balance", Canonical.amount(details.accountBalance)),
+            ])
+
+        case "merchant_payment":
+            try allowOnly(
+                ["user", "reference_number", "amount", "customer_reference", "product_code", "currency"], in: args, call)
+            let user = try requiredString(args, "user")
+            let request = PagaMerchantPaymentRequest(
+                referenceNumber: try requiredString(args, "reference_number"),
+                amount: try decimal(args, "amount"),
+                customerReference: try requiredString(args, "customer_reference"),
+                productCode: try optionalString(args, "product_code"),
+                currency: try optionalString(args, "currency")
+            )
+            let result = try await either(
+                blocking, { try client.merchantPaymentBlocking(user: user, request: request) },
+                { try await client.merchantPayment(user: user, request: request) })
+            return .object([
+                ("has_transaction_id", .bool(result.transactionId != nil)),
+                ("amount", Canonical.amount(result.amount)),
+                ("fee", Canonical.amount(result.fee)),
+            ])
+
+        case "money_transfer":
+            try allowOnly(["user", "reference_number", "amount", "recipient", "skip_messaging"], in: args, call)
+            let user = try requiredString(args, "user")
+            let request = PagaMoneyTransferRequest(
+                referenceNumber: try requiredString(args, "reference_number"),
+                amount: try decimal(args, "amount"),
+                recipient: try requiredString(args, "recipient"),
+                skipMessaging: try optionalBool(args, "skip_messaging") ?? false
+            )
+            let result = try await either(
+                blocking, { try client.moneyTransferBlocking(user: user, request: request) },
+                { try await client.moneyTransfer(user: user, request: request) })
+            return .object([
+                ("has_transaction_id", .bool(result.transactionId != nil)),
+                ("amount", Canonical.amount(result.amount)),
+            ])
+
+        case "one_time_token":
+            try allowOnly(["user", "reference_number"], in: args, call)
+            let user = try requiredString(args, "user")
+            let reference = try requiredString(args, "reference_number")
+            let text = try await either(
+                blocking, { try client.oneTimeTokenBlocking(user: user, referenceNumber: reference) },
+                { try await client.oneTimeToken(user: user, referenceNumber: reference) })
+            let isObject: Bool
+            if case .object? = try? JSON.parse(text) { isObject = true } else { isObject = false }
+            return .object([("is_object", .bool(isObject))])
+
+        default:
+            throw ScenarioFailure("unknown paga call '\(call)'")
+        }
+    }
+
     // MARK: Arguments
 
     private static func allowOnly(_ keys: [String], in args: JSON, _ call: String) throws {
@@ -751,9 +902,12 @@ final class ScenarioRunner {
     // MARK: Control
 
     private func runControl(_ control: String, _ step: JSON) async throws {
-        let paypackOnly = ["settle", "expire_tokens", "revoke_tokens", "seed_tokens"]
-        let checkoutOnly = ["payment_status", "oauth_expire"]
-        if (gateway == .checkout && paypackOnly.contains(control)) || (gateway == .paypack && checkoutOnly.contains(control)) {
+        let only: [Gateway: [String]] = [
+            .paypack: ["settle", "expire_tokens", "revoke_tokens", "seed_tokens"],
+            .checkout: ["payment_status", "oauth_expire"],
+            .paga: ["paga_expire_tokens"],
+        ]
+        if only.contains(where: { $0.key != gateway && $0.value.contains(control) }) {
             throw ScenarioFailure("'\(control)' is not a control of \(gateway.rawValue) scenarios")
         }
         switch control {
@@ -772,6 +926,12 @@ final class ScenarioRunner {
                 body.append(("which", .string(try Self.string(which, "which"))))
             }
             try await sandbox.control("POST", "/_sandbox/checkout/oauth/expire", json: .object(body))
+        case "paga_expire_tokens":
+            var body: [(String, JSON)] = []
+            if let which = step["which"] {
+                body.append(("which", .string(try Self.string(which, "which"))))
+            }
+            try await sandbox.control("POST", "/_sandbox/paga/tokens/expire", json: .object(body))
         case "settle":
             let reference = try Self.string(step["reference"] ?? .null, "reference")
             var body: [(String, JSON)] = []
@@ -911,6 +1071,7 @@ final class ScenarioRunner {
         switch gateway {
         case .paypack: outcome = try Self.paypackWebhook(webhook)
         case .checkout: outcome = try Self.checkoutWebhook(webhook)
+        case .paga: throw ScenarioFailure("Paga Connect has no webhooks")
         }
         try check(outcome, step)
         if let name = step["save"]?.stringValue, case let .success(result) = outcome {
@@ -1151,6 +1312,7 @@ enum Canonical {
             ("kind", .string(errorKind(error.kind))),
             ("status", JSON.from(error.status)),
             ("gateway_message", JSON.from(error.gatewayMessage)),
+            ("gateway_code", JSON.from(error.gatewayCode)),
             ("has_body", .bool(error.body != nil)),
             ("retry_after_ms", JSON.from(error.retryAfterMs)),
             ("idempotency_key", JSON.from(error.idempotencyKey)),
@@ -1222,6 +1384,21 @@ enum Canonical {
             ("name", .string(application.name)),
             ("client_id_length", JSON.from(application.clientId.map { $0.count })),
             ("currency_whitelist", .array(application.currencyWhitelist.map { JSON.string($0) })),
+        ])
+    }
+
+    // MARK: Paga Connect
+
+    /// `has_authorities`: the token answer's `authorities` kept among the grant's extra fields.
+    static func pagaGrant(_ grant: PagaGrant) -> JSON {
+        var hasAuthorities = false
+        if case let .object(members)? = try? JSON.parse(grant.extraJson) {
+            hasAuthorities = members.contains { $0.0 == "authorities" }
+        }
+        return .object([
+            ("scopes", .array(grant.scopes.map { JSON.string($0) })),
+            ("user_data", .array(grant.userData.map { JSON.string($0) })),
+            ("has_authorities", .bool(hasAuthorities)),
         ])
     }
 

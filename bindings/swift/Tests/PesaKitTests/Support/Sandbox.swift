@@ -55,6 +55,17 @@ final class SandboxProcess: @unchecked Sendable {
     static let oauthUsername = "demo@pesakit.dev"
     static let oauthPassword = "demo-password"
 
+    // Paga Connect's defaults (tests/sandbox/README.md, "Paga Connect").
+    static let pagaClientID = "demo-paga-client"
+    static let pagaClientSecret = "demo-paga-secret"
+    static let pagaRedirectURI = "https://shop.example/paga/callback"
+    /// Approves every authorization: Ada Obi, `adaobi`, balance 50000 NGN.
+    static let pagaUser = "demo-paga-user"
+    /// Every authorization of this user ends in `access_denied`.
+    static let pagaDenyingUser = "denying-paga-user"
+    /// Chidi Eze's phone: the recipient of money transfers.
+    static let pagaRecipientPhone = "08030000002"
+
     private let process: Process
     /// `http://127.0.0.1:PORT`
     let baseURL: String
@@ -65,6 +76,9 @@ final class SandboxProcess: @unchecked Sendable {
 
     /// The hosted-checkout gateway's base URL: `http://127.0.0.1:PORT/checkout`.
     var checkoutBaseURL: String { baseURL + "/checkout" }
+
+    /// Paga Connect's base URL: `http://127.0.0.1:PORT/paga`.
+    var pagaBaseURL: String { baseURL + "/paga" }
 
     /// Starts the emulator with `--port 0 --settle-after-ms N` (0: transactions settle only
     /// through the control API) and reads its address from the first line it prints.
@@ -277,6 +291,33 @@ final class SandboxProcess: @unchecked Sendable {
         "paypack|\(paypackBaseURL)|\(clientID)"
     }
 
+    /// Makes every Paga token of that type issued so far answer as expired
+    /// (`access`, `refresh` or `all`).
+    func expirePagaTokens(which: String = "access") async throws {
+        try await control("POST", "/_sandbox/paga/tokens/expire", json: .object([("which", .string(which))]))
+    }
+
+    /// The logged requests with this method whose path starts with `/paga` + `path`.
+    func pagaRequests(method: String?, path: String) async throws -> [JSON] {
+        try await requests(method: method, pathPrefix: "/paga" + path)
+    }
+
+    /// The browser's part of Paga Connect: GETs the authorization URL (with
+    /// `&sandbox_user=…` when given, choosing who answers) without following the redirect,
+    /// and returns the `Location` Paga sends the user back to.
+    func pagaRedirect(for authorizationURL: String, sandboxUser: String? = nil) async throws -> String {
+        var text = authorizationURL
+        if let sandboxUser {
+            text += (text.contains("?") ? "&" : "?") + "sandbox_user=" + Self.pathSegment(sandboxUser)
+        }
+        guard let url = URL(string: text) else { throw SandboxError(description: "not a URL: \(text)") }
+        let (status, location) = try await RedirectRefusingDelegate.get(url)
+        guard (300 ..< 400).contains(status), let location else {
+            throw SandboxError(description: "GET \(text) answered \(status) without a redirect")
+        }
+        return location
+    }
+
     static func pathSegment(_ text: String) -> String {
         var allowed = CharacterSet.urlPathAllowed
         allowed.remove(charactersIn: "/")
@@ -325,6 +366,38 @@ final class SandboxProcess: @unchecked Sendable {
             requestTimeoutMs: requestTimeoutMs,
             initialBackoffMs: 10,
             maxBackoffMs: 50
+        )
+    }
+
+    /// Paga options pointing at this emulator, with fast retries.
+    func pagaOptions(
+        tokenRequestStyle: PagaTokenRequestStyle? = nil, pkce: Bool = false
+    ) -> PagaOptions {
+        PagaOptions(
+            environment: .custom(baseUrl: pagaBaseURL),
+            tokenRequestStyle: tokenRequestStyle,
+            pkce: pkce,
+            allowInsecureLoopback: true,
+            initialBackoffMs: 10,
+            maxBackoffMs: 50
+        )
+    }
+
+    /// A Paga Connect client of the emulator's OAuth client.
+    func pagaClient(
+        clientSecret: String = SandboxProcess.pagaClientSecret,
+        tokenRequestStyle: PagaTokenRequestStyle? = nil,
+        pkce: Bool = false,
+        tokenStore: TokenStore? = nil,
+        logger: PesaKit.Logger? = nil
+    ) throws -> PagaClient {
+        try PagaClient(
+            clientId: SandboxProcess.pagaClientID,
+            clientSecret: clientSecret,
+            redirectUri: SandboxProcess.pagaRedirectURI,
+            options: pagaOptions(tokenRequestStyle: tokenRequestStyle, pkce: pkce),
+            tokenStore: tokenStore,
+            logger: logger
         )
     }
 
@@ -430,6 +503,55 @@ final class CapturingLogger: PesaKit.Logger, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// A `URLSessionTaskDelegate` that refuses every redirect (`completionHandler(nil)`), so
+/// the task ends with the 3xx answer itself, as a browser's first hop. Tasks are created
+/// without a completion handler: swift-corelibs-foundation asks the delegate about
+/// redirects only then.
+final class RedirectRefusingDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<(Int, String?), Error>?
+
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {}
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        lock.lock()
+        let continuation = self.continuation
+        self.continuation = nil
+        lock.unlock()
+        if let error {
+            continuation?.resume(throwing: error)
+            return
+        }
+        let response = task.response as? HTTPURLResponse
+        let location = response?.allHeaderFields.first(where: {
+            ($0.key as? String)?.lowercased() == "location"
+        })?.value as? String
+        continuation?.resume(returning: (response?.statusCode ?? 0, location))
+    }
+
+    /// GETs `url` without following a redirect: the status and the `Location` header.
+    static func get(_ url: URL) async throws -> (status: Int, location: String?) {
+        let delegate = RedirectRefusingDelegate()
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.connectionProxyDictionary = [:]
+        let session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
+        defer { session.finishTasksAndInvalidate() }
+        return try await withCheckedThrowingContinuation { continuation in
+            delegate.lock.lock()
+            delegate.continuation = continuation
+            delegate.lock.unlock()
+            session.dataTask(with: url).resume()
+        }
     }
 }
 
