@@ -33,6 +33,14 @@ OAUTH_USERNAME = "demo@pesakit.dev"
 OAUTH_PASSWORD = "demo-password"
 OAUTH_TOKEN_PATH = "/checkout/oauth/token"
 
+PAGA_CLIENT_ID = "demo-paga-client"
+PAGA_CLIENT_SECRET = "demo-paga-secret"
+PAGA_REDIRECT_URI = "https://shop.example/paga/callback"
+PAGA_TOKEN_PATH = "/paga/paga-webservices/oauth2/token"
+PAGA_SCOPES = ["MERCHANT_PAYMENT", "MONEY_TRANSFER", "USER_DETAILS_REQUEST"]
+PAGA_DENYING_USER = "denying-paga-user"
+PAGA_RECIPIENT_PHONE = "08030000002"
+
 _T = TypeVar("_T")
 
 
@@ -112,6 +120,8 @@ class Sandbox:
         self.paypack_url: str = self.url + "/paypack/api"
         #: The hosted-checkout base URL, ``http://127.0.0.1:PORT/checkout``.
         self.checkout_url: str = self.url + "/checkout"
+        #: The Paga Connect base URL, ``http://127.0.0.1:PORT/paga``.
+        self.paga_url: str = self.url + "/paga"
 
     def close(self) -> None:
         """Stops the process (SIGTERM, then SIGKILL)."""
@@ -222,6 +232,37 @@ class Sandbox:
         if status != 200:
             raise ControlError(f"authorize answered {status}: {answer!r}")
         return answer  # type: ignore[no-any-return]
+
+    # -- Paga Connect -----------------------------------------------------------------
+
+    def paga_expire_tokens(self, which: str = "access") -> Any:
+        """Makes issued Paga tokens of that type answer as expired."""
+        return self.control("POST", "/_sandbox/paga/tokens/expire", {"which": which})
+
+    def paga_ledger(self) -> Dict[str, Any]:
+        """The Paga merchant, users, payments and transfers."""
+        return self.control("GET", "/_sandbox/paga/ledger")  # type: ignore[no-any-return]
+
+    def paga_redirect(self, url: str, sandbox_user: Optional[str] = None) -> str:
+        """The browser step of Paga Connect: GETs the authorization ``url`` (with
+        ``&sandbox_user=`` when given) without following redirects; returns ``Location``."""
+        if sandbox_user is not None:
+            url += "&" + urllib.parse.urlencode({"sandbox_user": sandbox_user})
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(url, timeout=30) as answer:
+                status, headers = answer.status, answer.headers
+        except urllib.error.HTTPError as e:
+            status, headers = e.code, e.headers
+        location = headers.get("Location")
+        if status != 302 or not location:
+            raise ControlError(f"GET {url} answered {status} without a redirect")
+        return location  # type: ignore[no-any-return]
 
     # -- hosted checkout --------------------------------------------------------------
 

@@ -1,10 +1,11 @@
-"""Runs every conformance scenario (``tests/conformance/paypack/*.json`` and
-``tests/conformance/checkout/*.json``) through the Python package against a fresh
-emulator, as specified in ``tests/conformance/README.md``.
+"""Runs every conformance scenario (``tests/conformance/paypack/*.json``,
+``tests/conformance/checkout/*.json`` and ``tests/conformance/paga/*.json``) through the
+Python package against a fresh emulator, as specified in ``tests/conformance/README.md``.
 
 ``PESAKIT_REPO`` locates the repository; ``PESAKIT_CONFORMANCE_DIR`` may point at
 another directory of Paypack scenarios, ``PESAKIT_CHECKOUT_CONFORMANCE_DIR`` at another
-directory of checkout scenarios (to try new ones).
+directory of checkout scenarios and ``PESAKIT_PAGA_CONFORMANCE_DIR`` at another directory
+of Paga Connect scenarios (to try new ones).
 """
 
 from __future__ import annotations
@@ -31,19 +32,27 @@ from sandbox_helper import (
     DEFAULT_CLIENT_SECRET,
     OAUTH_CLIENT_ID,
     OAUTH_CLIENT_SECRET,
+    PAGA_CLIENT_ID,
+    PAGA_CLIENT_SECRET,
+    PAGA_REDIRECT_URI,
     Sandbox,
     repo_root,
 )
 
 
 def scenario_dir(gateway: str = "paypack") -> Path:
-    variable = "PESAKIT_CONFORMANCE_DIR" if gateway == "paypack" else "PESAKIT_CHECKOUT_CONFORMANCE_DIR"
+    variable = {
+        "paypack": "PESAKIT_CONFORMANCE_DIR",
+        "checkout": "PESAKIT_CHECKOUT_CONFORMANCE_DIR",
+        "paga": "PESAKIT_PAGA_CONFORMANCE_DIR",
+    }[gateway]
     override = os.environ.get(variable)
     return Path(override) if override else repo_root() / "tests" / "conformance" / gateway
 
 
 SCENARIOS = sorted(scenario_dir().glob("*.json"))
 CHECKOUT_SCENARIOS = sorted(scenario_dir("checkout").glob("*.json"))
+PAGA_SCENARIOS = sorted(scenario_dir("paga").glob("*.json"))
 
 
 def test_scenarios_exist() -> None:
@@ -52,6 +61,10 @@ def test_scenarios_exist() -> None:
 
 def test_checkout_scenarios_exist() -> None:
     assert CHECKOUT_SCENARIOS, f"no checkout conformance scenarios under {scenario_dir('checkout')}"
+
+
+def test_paga_scenarios_exist() -> None:
+    assert PAGA_SCENARIOS, f"no Paga conformance scenarios under {scenario_dir('paga')}"
 
 
 class StepFailed(AssertionError):
@@ -145,6 +158,7 @@ def canon_error(e: pesakit.PesakitError) -> Dict[str, Any]:
         "kind": name_of(e.kind),
         "status": e.status,
         "gateway_message": e.gateway_message,
+        "gateway_code": e.gateway_code,
         "has_body": e.body is not None,
         "retry_after_ms": e.retry_after_ms,
         "idempotency_key": e.idempotency_key,
@@ -200,6 +214,29 @@ def canon_applications(apps: List[pesakit.PaymentApplication]) -> Dict[str, Any]
 
 def canon_checkout_event(e: pesakit.CheckoutWebhookEvent) -> Dict[str, Any]:
     return {"kind": name_of(e.kind), "kind_raw": e.kind_raw, "payment": canon_payment(e.payment)}
+
+
+# -- canonical forms: Paga Connect ------------------------------------------------------
+
+
+def canon_grant(g: pesakit.PagaGrant) -> Dict[str, Any]:
+    return {
+        "scopes": list(g.scopes),
+        "user_data": list(g.user_data),
+        "has_authorities": "authorities" in json.loads(g.extra_json),
+    }
+
+
+def canon_paga_details(d: pesakit.PagaUserDetails) -> Dict[str, Any]:
+    return {"first_name": d.first_name, "username": d.username, "account_balance": amount(d.account_balance)}
+
+
+def canon_paga_payment(p: pesakit.PagaPaymentResult) -> Dict[str, Any]:
+    return {"has_transaction_id": p.transaction_id is not None, "amount": amount(p.amount), "fee": amount(p.fee)}
+
+
+def canon_paga_transfer(p: pesakit.PagaPaymentResult) -> Dict[str, Any]:
+    return {"has_transaction_id": p.transaction_id is not None, "amount": amount(p.amount)}
 
 
 # -- values -----------------------------------------------------------------------
@@ -276,12 +313,13 @@ class Runner:
     def __init__(self, sandbox: Sandbox, scenario: Dict[str, Any]) -> None:
         self.sandbox = sandbox
         self.gateway: str = scenario.get("gateway", "paypack")
-        if self.gateway not in ("paypack", "checkout"):
+        if self.gateway not in ("paypack", "checkout", "paga"):
             raise StepFailed(f"unknown gateway {self.gateway!r}")
         self.store = MapStore()
         self.overrides: Dict[str, Any] = dict(scenario.get("client") or {})
         self.client: Optional[pesakit.PaypackClient] = None
         self.checkout: Optional[pesakit.CheckoutClient] = None
+        self.paga: Optional[pesakit.PagaClient] = None
         self.saved: Dict[str, Any] = {}
         # Checkout scenarios with "oauth": the dashboard sign-in, once, before any step.
         self.oauth: Optional[Dict[str, Any]] = sandbox.oauth_sign_in() if scenario.get("oauth") else None
@@ -345,10 +383,40 @@ class Runner:
             )
         return self.checkout
 
+    def paga_client(self) -> pesakit.PagaClient:
+        if self.paga is None:
+            o = {**RUNNER_DEFAULTS, **self.overrides}
+            options: Dict[str, Any] = {}
+            for key, value in o.items():
+                if key in ("poll_interval_ms", "max_retry_after_ms"):
+                    continue  # the Paga client neither polls nor waits out Retry-After
+                if key in CLIENT_MS_OPTIONS:
+                    options[CLIENT_MS_OPTIONS[key]] = dt.timedelta(milliseconds=value)
+                elif key == "max_retries":
+                    options["max_retries"] = value
+                elif key == "pkce":
+                    options["pkce"] = bool(value)
+                elif key == "token_request_style":
+                    options["token_request_style"] = value
+                else:
+                    raise StepFailed(f"unknown Paga client option {key!r}")
+            self.paga = pesakit.PagaClient(
+                PAGA_CLIENT_ID,
+                PAGA_CLIENT_SECRET,
+                PAGA_REDIRECT_URI,
+                environment=self.sandbox.paga_url,
+                allow_insecure_loopback=True,
+                token_store=self.store,
+                **options,
+            )
+        return self.paga
+
     def ensure_client(self) -> None:
         """Creates the scenario's client now (before concurrent calls share it)."""
         if self.gateway == "checkout":
             self.checkout_client()
+        elif self.gateway == "paga":
+            self.paga_client()
         else:
             self.sync_client()
 
@@ -420,9 +488,50 @@ class Runner:
             return canon_application(c.create_payment_application(**self.application_args(args)))
         raise StepFailed(f"unknown checkout call {name!r}")
 
+    @staticmethod
+    def merchant_payment_args(args: Dict[str, Any]) -> Dict[str, Any]:
+        return dict(
+            user=args["user"], reference_number=args["reference_number"], amount=args["amount"],
+            customer_reference=args["customer_reference"], product_code=args.get("product_code"),
+            currency=args.get("currency"),
+        )
+
+    @staticmethod
+    def money_transfer_args(args: Dict[str, Any]) -> Dict[str, Any]:
+        return dict(
+            user=args["user"], reference_number=args["reference_number"], amount=args["amount"],
+            recipient=args["recipient"], skip_messaging=bool(args.get("skip_messaging", False)),
+        )
+
+    async def paga_call_async(self, name: str, args: Dict[str, Any]) -> Any:
+        c = self.paga_client().as_async()
+        if name == "user_details":
+            return canon_paga_details(await c.user_details(args["user"]))
+        if name == "merchant_payment":
+            return canon_paga_payment(await c.merchant_payment(**self.merchant_payment_args(args)))
+        if name == "money_transfer":
+            return canon_paga_transfer(await c.money_transfer(**self.money_transfer_args(args)))
+        if name == "one_time_token":
+            return {"is_object": isinstance(await c.one_time_token(args["user"], args["reference_number"]), dict)}
+        raise StepFailed(f"unknown Paga call {name!r}")
+
+    def paga_call_blocking(self, name: str, args: Dict[str, Any]) -> Any:
+        c = self.paga_client()
+        if name == "user_details":
+            return canon_paga_details(c.user_details(args["user"]))
+        if name == "merchant_payment":
+            return canon_paga_payment(c.merchant_payment(**self.merchant_payment_args(args)))
+        if name == "money_transfer":
+            return canon_paga_transfer(c.money_transfer(**self.money_transfer_args(args)))
+        if name == "one_time_token":
+            return {"is_object": isinstance(c.one_time_token(args["user"], args["reference_number"]), dict)}
+        raise StepFailed(f"unknown Paga call {name!r}")
+
     async def call_async(self, name: str, args: Dict[str, Any]) -> Any:
         if self.gateway == "checkout":
             return await self.checkout_call_async(name, args)
+        if self.gateway == "paga":
+            return await self.paga_call_async(name, args)
         c = self.async_client()
         if name == "authorize":
             return {"expires_in_future": await c.authorize() > dt.datetime.now(dt.timezone.utc)}
@@ -450,6 +559,8 @@ class Runner:
     def call_blocking(self, name: str, args: Dict[str, Any]) -> Any:
         if self.gateway == "checkout":
             return self.checkout_call_blocking(name, args)
+        if self.gateway == "paga":
+            return self.paga_call_blocking(name, args)
         c = self.sync_client()
         if name == "authorize":
             return {"expires_in_future": c.authorize() > dt.datetime.now(dt.timezone.utc)}
@@ -512,6 +623,27 @@ class Runner:
             outcome = await self.outcome(step, name, args)
         self.check(step, outcome)
 
+    # -- connect (the browser part of Paga Connect) ------------------------------
+
+    async def step_connect(self, step: Dict[str, Any]) -> None:
+        if self.gateway != "paga":
+            raise StepFailed("connect steps belong to Paga scenarios")
+        c = resolve(step["connect"], self.saved)
+        client = self.paga_client()
+        scopes, user_data = c.get("scopes") or [], c.get("user_data") or []
+        authorization = client.authorization_url(scopes, user_data)
+        location = self.sandbox.paga_redirect(authorization.url(), sandbox_user=c.get("sandbox_user"))
+        state = c.get("state", "valid")
+        if state == "forged":
+            authorization = client.authorization_url(scopes, user_data)
+        elif state != "valid":
+            raise StepFailed(f"unknown state {state!r}")
+        try:
+            outcome: Any = canon_grant(await client.as_async().handle_callback(location, authorization, c["user"]))
+        except pesakit.PesakitError as e:
+            outcome = e
+        self.check(step, outcome)
+
     # -- control ------------------------------------------------------------------
 
     def step_control(self, step: Dict[str, Any]) -> None:
@@ -538,6 +670,8 @@ class Runner:
             )
         elif kind == "oauth_expire":
             box.oauth_expire(step.get("which"))
+        elif kind == "paga_expire_tokens":
+            box.paga_expire_tokens(step["which"])
         elif kind == "seed_tokens":
             answer = box.raw_authorize()
             now = int(time.time())
@@ -563,7 +697,7 @@ class Runner:
             if count != step["count"]:
                 raise StepFailed(f"ledger: expected {step['count']} transactions, got {count}")
             return
-        prefix = ("/checkout" if self.gateway == "checkout" else "/paypack/api") + step["path"]
+        prefix = {"checkout": "/checkout", "paga": "/paga"}.get(self.gateway, "/paypack/api") + step["path"]
         selected = [
             r for r in self.sandbox.requests()
             if r["method"].upper() == step["method"].upper() and r["path"].startswith(prefix)
@@ -677,12 +811,16 @@ class Runner:
 
     async def run(self, steps: List[Dict[str, Any]]) -> None:
         for i, step in enumerate(steps):
-            kinds = [k for k in ("call", "control", "assert", "webhook", "new_client") if k in step]
+            kinds = [k for k in ("call", "control", "assert", "webhook", "new_client", "connect") if k in step]
             try:
                 if len(kinds) != 1:
-                    raise StepFailed(f"a step has exactly one of call/control/assert/webhook/new_client, not {kinds}")
+                    raise StepFailed(
+                        f"a step has exactly one of call/control/assert/webhook/new_client/connect, not {kinds}"
+                    )
                 if "call" in step:
                     await self.step_call(step)
+                elif "connect" in step:
+                    await self.step_connect(step)
                 elif "control" in step:
                     self.step_control(step)
                 elif "assert" in step:
@@ -700,8 +838,11 @@ class Runner:
             self.client.close()
         if self.checkout is not None:
             self.checkout.close()
+        if self.paga is not None:
+            self.paga.close()
         self.client = None
         self.checkout = None
+        self.paga = None
 
 
 def run_scenario(path: Path, gateway: str) -> None:
@@ -729,3 +870,8 @@ def test_scenario(path: Path) -> None:
 @pytest.mark.parametrize("path", CHECKOUT_SCENARIOS, ids=[p.stem for p in CHECKOUT_SCENARIOS])
 def test_checkout_scenario(path: Path) -> None:
     run_scenario(path, "checkout")
+
+
+@pytest.mark.parametrize("path", PAGA_SCENARIOS, ids=[p.stem for p in PAGA_SCENARIOS])
+def test_paga_scenario(path: Path) -> None:
+    run_scenario(path, "paga")

@@ -49,16 +49,20 @@ def test_public_names() -> None:
         "WebhookMode", "PaypackWebhookVerifier", "new_idempotency_key", "normalize_rw_phone",
         "pesakit_version", "CheckoutClient", "AsyncCheckoutClient", "CheckoutWebhookVerifier",
         "CheckoutOAuth", "CheckoutWebhookEvent", "CheckoutEventKind", "Payment", "PaymentStatus",
-        "Money", "PaymentApplication", "Checkout", "FieldError",
+        "Money", "PaymentApplication", "Checkout", "FieldError", "PagaClient", "AsyncPagaClient",
+        "PagaAuthorization", "PagaGrant", "PagaPaymentResult", "PagaUserDetails", "PagaEnvironment",
+        "PagaTokenRequestStyle", "new_paga_reference_number",
     ]:
         assert name in pesakit.__all__, name
     # The idiomatic clients replace the generated ones.
     assert pesakit.PaypackClient is not _native.PaypackClient
     assert pesakit.CheckoutClient is not _native.CheckoutClient
+    assert pesakit.PagaClient is not _native.PagaClient
 
 
 def test_public_items_have_docstrings() -> None:
-    for name in ["PaypackClient", "AsyncPaypackClient", "Pager", "AsyncPager", "CheckoutClient", "AsyncCheckoutClient"]:
+    for name in ["PaypackClient", "AsyncPaypackClient", "Pager", "AsyncPager", "CheckoutClient", "AsyncCheckoutClient",
+                 "PagaClient", "AsyncPagaClient"]:
         cls = getattr(pesakit, name)
         assert cls.__doc__, name
         for attr, value in vars(cls).items():
@@ -69,6 +73,8 @@ def test_public_items_have_docstrings() -> None:
     assert pesakit.CheckoutClient.from_env.__doc__
     assert pesakit.CheckoutClient.__init__.__doc__
     assert pesakit.CheckoutClient.webhook_verifier.__doc__
+    assert pesakit.PagaClient.__init__.__doc__
+    assert pesakit.PagaClient.authorization_url.__doc__
 
 
 def test_helpers() -> None:

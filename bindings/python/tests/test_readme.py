@@ -2,7 +2,9 @@
 
 Blocks come from bindings/python/README.md and the repository's README.md. Each runs
 alone, in a fresh interpreter, outside the source tree, with the emulator configured
-through the environment that ``from_env()`` reads.
+through the environment that ``from_env()`` reads (and, for Paga Connect, which has no
+``from_env()``, ``PAGA_CLIENT_ID``, ``PAGA_CLIENT_SECRET`` and ``PAGA_BASE_URL``, which
+the README's block reads itself).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from sandbox_helper import (
     CHECKOUT_WEBHOOK_SECRET,
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
+    PAGA_CLIENT_ID,
+    PAGA_CLIENT_SECRET,
     Sandbox,
     repo_root,
 )
@@ -54,6 +58,11 @@ def test_the_python_readme_has_sync_and_async_quickstarts() -> None:
         and "webhook_verifier()" in code and "verify_and_parse" in code
         for code in ours
     )
+    assert any(
+        "PagaClient(" in code and "authorization_url" in code and "handle_callback" in code
+        and "merchant_payment" in code
+        for code in ours
+    )
 
 
 @pytest.fixture
@@ -81,11 +90,14 @@ def test_readme_block(name: str, code: str, settling_sandbox: Sandbox, tmp_path:
         PAYMENT_CLIENT_TOKEN=CHECKOUT_TOKEN,
         WEBHOOK_SECRET=CHECKOUT_WEBHOOK_SECRET,
         PAYMENT_ALLOW_INSECURE_LOOPBACK="1",
+        PAGA_CLIENT_ID=PAGA_CLIENT_ID,
+        PAGA_CLIENT_SECRET=PAGA_CLIENT_SECRET,
+        PAGA_BASE_URL=settling_sandbox.paga_url,
     )
     env.pop("PYTHONPATH", None)
     done = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, f"{name} failed:\n{code}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
-    for secret in (DEFAULT_CLIENT_SECRET, CHECKOUT_TOKEN, CHECKOUT_WEBHOOK_SECRET):
+    for secret in (DEFAULT_CLIENT_SECRET, CHECKOUT_TOKEN, CHECKOUT_WEBHOOK_SECRET, PAGA_CLIENT_SECRET):
         assert secret not in done.stdout + done.stderr

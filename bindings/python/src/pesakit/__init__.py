@@ -9,14 +9,22 @@ Paypack (Rwanda)::
         tx = client.cashin(Decimal("1000"), "0788123456")
         done = client.wait_for_completion(tx.reference, timeout=120)
 
-and hosted checkouts (a white-label checkout gateway)::
+hosted checkouts (a white-label checkout gateway)::
 
     with pesakit.CheckoutClient.from_env() as client:
         checkout = client.create_checkout(Decimal("100.50"), "USD", "order-1001")
         payment = client.get_payment(checkout.payment_id)
 
-:class:`PaypackClient` and :class:`CheckoutClient` block; :class:`AsyncPaypackClient`
-and :class:`AsyncCheckoutClient` have the same calls for asyncio. Every failure is a
+and Paga Connect (Nigeria: act for a Paga user after they approved once)::
+
+    paga = pesakit.PagaClient(client_id, client_secret, "https://shop.example/paga/callback")
+    authorization = paga.authorization_url(["MERCHANT_PAYMENT"])  # send the user to .url()
+    paga.handle_callback(callback_url, authorization, user="alice")  # on their return
+    paga.merchant_payment("alice", pesakit.new_paga_reference_number(), Decimal("1000"), "customer-42")
+
+:class:`PaypackClient`, :class:`CheckoutClient` and :class:`PagaClient` block;
+:class:`AsyncPaypackClient`, :class:`AsyncCheckoutClient` and :class:`AsyncPagaClient`
+have the same calls for asyncio. Every failure is a
 :class:`PesakitError` whose ``kind`` (an :class:`ErrorKind`) a program can branch on,
 and whose ``str()`` is a sentence a person understands. Money is
 :class:`decimal.Decimal`, never ``float``; timestamps are timezone-aware UTC
@@ -37,6 +45,7 @@ from ._client import (
 )
 from ._checkout import AsyncCheckoutClient, CheckoutClient
 from ._convert import AmountLike, Seconds
+from ._paga import AsyncPagaClient, PagaClient
 from ._logging import LoggerLike
 from ._native import (
     Checkout,
@@ -53,6 +62,12 @@ from ._native import (
     Logger,
     LogLevel,
     Money,
+    PagaAuthorization,
+    PagaEnvironment,
+    PagaGrant,
+    PagaPaymentResult,
+    PagaTokenRequestStyle,
+    PagaUserDetails,
     Payment,
     PaymentApplication,
     PaymentStatus,
@@ -67,6 +82,7 @@ from ._native import (
     TransactionStatus,
     WebhookMode,
     new_idempotency_key,
+    new_paga_reference_number,
     normalize_rw_phone,
     pesakit_version,
 )
@@ -77,6 +93,7 @@ __version__: str = pesakit_version()
 __all__ = [
     "AmountLike",
     "AsyncCheckoutClient",
+    "AsyncPagaClient",
     "AsyncPager",
     "AsyncPaypackClient",
     "Checkout",
@@ -96,6 +113,13 @@ __all__ = [
     "Logger",
     "LoggerLike",
     "Money",
+    "PagaAuthorization",
+    "PagaClient",
+    "PagaEnvironment",
+    "PagaGrant",
+    "PagaPaymentResult",
+    "PagaTokenRequestStyle",
+    "PagaUserDetails",
     "Pager",
     "Payment",
     "PaymentApplication",
@@ -114,6 +138,7 @@ __all__ = [
     "WebhookMode",
     "__version__",
     "new_idempotency_key",
+    "new_paga_reference_number",
     "normalize_rw_phone",
     "pesakit_version",
 ]
