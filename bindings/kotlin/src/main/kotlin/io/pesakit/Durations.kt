@@ -6,6 +6,7 @@ import kotlin.time.Duration.Companion.milliseconds
 // kotlin.time.Duration views of the millisecond settings, so options read naturally:
 //   PaypackOptions(baseUrl = url).apply { requestTimeout = 5.seconds; pollInterval = 500.milliseconds }
 //   CheckoutOptions(clientId = id).apply { requestTimeout = 10.seconds; maxBackoff = 2.seconds }
+//   PagaOptions(pkce = true).apply { requestTimeout = 10.seconds; refreshSkew = 2.minutes }
 
 private fun Duration.toMs(name: String): ULong {
     require(!isNegative()) { "$name must not be negative, got $this" }
@@ -81,6 +82,31 @@ var CheckoutOptions.maxRetryAfter: Duration
 
 /** How long before expiry the OAuth access token is refreshed ([CheckoutOptions.refreshSkewMs]). */
 var CheckoutOptions.refreshSkew: Duration
+    get() = refreshSkewMs.toDuration()
+    set(value) { refreshSkewMs = value.toMs("refreshSkew") }
+
+/** How long to wait for a connection ([PagaOptions.connectTimeoutMs]). */
+var PagaOptions.connectTimeout: Duration
+    get() = connectTimeoutMs.toDuration()
+    set(value) { connectTimeoutMs = value.toMs("connectTimeout") }
+
+/** How long one try of a request may take ([PagaOptions.requestTimeoutMs]). */
+var PagaOptions.requestTimeout: Duration
+    get() = requestTimeoutMs.toDuration()
+    set(value) { requestTimeoutMs = value.toMs("requestTimeout") }
+
+/** The wait before the first retry ([PagaOptions.initialBackoffMs]). */
+var PagaOptions.initialBackoff: Duration
+    get() = initialBackoffMs.toDuration()
+    set(value) { initialBackoffMs = value.toMs("initialBackoff") }
+
+/** The longest wait between tries ([PagaOptions.maxBackoffMs]). */
+var PagaOptions.maxBackoff: Duration
+    get() = maxBackoffMs.toDuration()
+    set(value) { maxBackoffMs = value.toMs("maxBackoff") }
+
+/** How long before expiry a user's token is refreshed ([PagaOptions.refreshSkewMs]). */
+var PagaOptions.refreshSkew: Duration
     get() = refreshSkewMs.toDuration()
     set(value) { refreshSkewMs = value.toMs("refreshSkew") }
 

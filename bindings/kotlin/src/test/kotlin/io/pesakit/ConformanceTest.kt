@@ -28,10 +28,11 @@ import java.math.BigDecimal
 import java.time.Instant
 
 /**
- * Runs every conformance scenario (the `.json` files of `tests/conformance/paypack` and
- * `tests/conformance/checkout`) against a fresh emulator, as `tests/conformance/README.md`
- * specifies. `PESAKIT_CONFORMANCE_DIR` / `PESAKIT_CHECKOUT_CONFORMANCE_DIR` point the runner
- * at other directories of scenarios.
+ * Runs every conformance scenario (the `.json` files of `tests/conformance/paypack`,
+ * `tests/conformance/checkout` and `tests/conformance/paga`) against a fresh emulator, as
+ * `tests/conformance/README.md` specifies. `PESAKIT_CONFORMANCE_DIR` /
+ * `PESAKIT_CHECKOUT_CONFORMANCE_DIR` / `PESAKIT_PAGA_CONFORMANCE_DIR` point the runner at
+ * other directories of scenarios.
  */
 class ConformanceTest {
     @TestFactory
@@ -39,6 +40,9 @@ class ConformanceTest {
 
     @TestFactory
     fun checkout(): List<DynamicTest> = scenarios("checkout", "PESAKIT_CHECKOUT_CONFORMANCE_DIR")
+
+    @TestFactory
+    fun paga(): List<DynamicTest> = scenarios("paga", "PESAKIT_PAGA_CONFORMANCE_DIR")
 
     private fun scenarios(gateway: String, override: String): List<DynamicTest> {
         val dir = System.getenv(override)?.takeIf { it.isNotBlank() }?.let(::File)
@@ -56,21 +60,24 @@ class ScenarioFailure(message: String, cause: Throwable? = null) : AssertionErro
 
 /**
  * One scenario. A Paypack scenario drives a [PaypackClient]; a hosted-checkout one
- * (`"gateway": "checkout"`) a [CheckoutClient] below the emulator's `/checkout`.
+ * (`"gateway": "checkout"`) a [CheckoutClient] below the emulator's `/checkout`; a Paga
+ * Connect one (`"gateway": "paga"`) a [PagaClient] below `/paga`.
  */
 class ScenarioRunner(private val file: File, defaultGateway: String = "paypack") {
     private val scenario: JsonObject = Json.parseToJsonElement(file.readText()).jsonObject
     private val gateway: String = scenario["gateway"]?.jsonPrimitive?.content ?: defaultGateway
     private val isCheckout: Boolean = when (gateway) {
-        "paypack" -> false
+        "paypack", "paga" -> false
         "checkout" -> true
         else -> throw ScenarioFailure("${file.name}: unknown gateway \"$gateway\"")
     }
+    private val isPaga: Boolean = gateway == "paga"
     private val saved = mutableMapOf<String, JsonElement>()
     private val store = MapTokenStore()
     private lateinit var sandbox: Sandbox
     private var client: PaypackClient? = null
     private var checkoutClient: CheckoutClient? = null
+    private var pagaClient: PagaClient? = null
 
     /** The dashboard sign-in of an `"oauth": true` checkout scenario: (access token, refresh token). */
     private var oauthTokens: Pair<String, String>? = null
@@ -80,7 +87,11 @@ class ScenarioRunner(private val file: File, defaultGateway: String = "paypack")
     private val clientSecret: String get() = clientConfig["client_secret"]?.jsonPrimitive?.content ?: DEFAULT_CLIENT_SECRET
 
     /** Where this gateway's requests are logged: the prefix of `assert` paths. */
-    private val pathPrefix: String get() = if (isCheckout) "/checkout" else "/paypack/api"
+    private val pathPrefix: String get() = when {
+        isCheckout -> "/checkout"
+        isPaga -> "/paga"
+        else -> "/paypack/api"
+    }
 
     fun run() {
         val steps = scenario["steps"]?.jsonArray ?: throw ScenarioFailure("${file.name}: no \"steps\"")
@@ -108,6 +119,7 @@ class ScenarioRunner(private val file: File, defaultGateway: String = "paypack")
             } finally {
                 client?.close()
                 checkoutClient?.close()
+                pagaClient?.close()
             }
         }
     }
@@ -115,7 +127,40 @@ class ScenarioRunner(private val file: File, defaultGateway: String = "paypack")
     // ---- client ----------------------------------------------------------------------
 
     private fun openClient() {
-        if (isCheckout) checkoutClient = newCheckoutClient() else client = newClient()
+        when {
+            isCheckout -> checkoutClient = newCheckoutClient()
+            isPaga -> pagaClient = newPagaClient()
+            else -> client = newClient()
+        }
+    }
+
+    /** The Paga client of README "Paga Connect scenarios", with the runner's store. */
+    private fun newPagaClient(): PagaClient {
+        val options = PagaOptions(
+            environment = PagaEnvironment.Custom("${sandbox.baseUrl}/paga"),
+            allowInsecureLoopback = true,
+            initialBackoffMs = 10u,
+            maxBackoffMs = 50u,
+        )
+        for ((key, value) in clientConfig) {
+            val v = value.jsonPrimitive
+            when (key) {
+                "pkce" -> options.pkce = v.booleanOrNull ?: fail("$key must be a boolean")
+                "token_request_style" -> options.tokenRequestStyle = when (v.content) {
+                    "form_body" -> PagaTokenRequestStyle.FORM_BODY
+                    "query_string" -> PagaTokenRequestStyle.QUERY_STRING
+                    else -> fail("unknown token request style \"${v.content}\"")
+                }
+                "connect_timeout_ms" -> options.connectTimeoutMs = v.uLong(key)
+                "request_timeout_ms" -> options.requestTimeoutMs = v.uLong(key)
+                "max_retries" -> options.maxRetries = v.uLong(key).toUInt()
+                "initial_backoff_ms" -> options.initialBackoffMs = v.uLong(key)
+                "max_backoff_ms" -> options.maxBackoffMs = v.uLong(key)
+                "refresh_skew_ms" -> options.refreshSkewMs = v.uLong(key)
+                else -> fail("unknown paga client option \"$key\"")
+            }
+        }
+        return PagaClient(DEFAULT_PAGA_CLIENT_ID, DEFAULT_PAGA_CLIENT_SECRET, DEFAULT_PAGA_REDIRECT_URI, options, store)
     }
 
     /** The checkout client of README "Hosted checkout scenarios", with the runner's store. */
@@ -195,19 +240,26 @@ class ScenarioRunner(private val file: File, defaultGateway: String = "paypack")
 
     private suspend fun runStep(rawStep: JsonObject) {
         val step = resolve(rawStep) as JsonObject
-        val kinds = listOf("call", "control", "assert", "webhook", "new_client").filter { it in step }
-        if (kinds.size != 1) fail("a step needs exactly one of call/control/assert/webhook/new_client, found $kinds")
+        val kinds = listOf("call", "control", "assert", "webhook", "new_client", "connect").filter { it in step }
+        if (kinds.size != 1) fail("a step needs exactly one of call/control/assert/webhook/new_client/connect, found $kinds")
+        val allowed = when {
+            isCheckout -> CHECKOUT_STEP_KEYS
+            isPaga -> PAGA_STEP_KEYS
+            else -> STEP_KEYS
+        }
         // Unknown keys fail loudly: a runner that silently ignored one would pass a scenario it did not run.
-        val unknown = step.keys - (if (isCheckout) CHECKOUT_STEP_KEYS else STEP_KEYS).getValue(kinds.single()) - COMMENT_KEYS
+        val unknown = step.keys - (allowed[kinds.single()] ?: fail("a ${kinds.single()} step is not for $gateway scenarios")) - COMMENT_KEYS
         if (unknown.isNotEmpty()) fail("unknown keys $unknown in a ${kinds.single()} step")
         when (kinds.single()) {
             "call" -> runCall(step)
             "control" -> runControl(step)
             "assert" -> runAssert(step)
             "webhook" -> if (isCheckout) runCheckoutWebhook(step) else runWebhook(step)
+            "connect" -> runConnect(step)
             "new_client" -> {
                 client?.close()
                 checkoutClient?.close()
+                pagaClient?.close()
                 openClient()
             }
         }
@@ -221,6 +273,9 @@ class ScenarioRunner(private val file: File, defaultGateway: String = "paypack")
         val call: suspend (Boolean) -> JsonElement = if (isCheckout) {
             val c = checkoutClient ?: fail("no client")
             ({ b -> invokeCheckout(c, name, args, b) })
+        } else if (isPaga) {
+            val c = pagaClient ?: fail("no client")
+            ({ b -> invokePaga(c, name, args, b) })
         } else {
             val c = client ?: fail("no client")
             ({ b -> invoke(c, name, args, b) })
@@ -273,6 +328,88 @@ class ScenarioRunner(private val file: File, defaultGateway: String = "paypack")
             }
             else -> fail("unknown call \"$name\"")
         }
+
+    /**
+     * The browser part of OAuth: `authorization_url`, a GET of it without following
+     * redirects, then `handle_callback` with the `Location` (and, for `"state": "forged"`,
+     * a second, fresh authorization).
+     */
+    private suspend fun runConnect(step: JsonObject) {
+        val c = pagaClient ?: fail("no client")
+        val connect = step["connect"]?.jsonObject ?: fail("connect needs an object")
+        val unknown = connect.keys - PAGA_CONNECT_KEYS
+        if (unknown.isNotEmpty()) fail("unknown connect keys $unknown")
+        val user = connect.string("user")
+        val scopes = connect["scopes"]?.jsonArray?.map { it.jsonPrimitive.content }.orEmpty()
+        val userData = connect["user_data"]?.jsonArray?.map { it.jsonPrimitive.content }.orEmpty()
+        val forged = when (val state = connect.optString("state") ?: "valid") {
+            "valid" -> false
+            "forged" -> true
+            else -> fail("unknown state \"$state\"")
+        }
+        val o = c.authorizationUrl(scopes, userData).use { authorization ->
+            val location = pagaBrowse(authorization.url(), connect.optString("sandbox_user"))
+            outcome {
+                if (forged) {
+                    c.authorizationUrl(scopes, userData).use { other -> canonical(c.handleCallback(location, other, user)) }
+                } else {
+                    canonical(c.handleCallback(location, authorization, user))
+                }
+            }
+        }
+        check(step, o, "")
+        step["save"]?.let { saved[it.jsonPrimitive.content] = o.getOrThrow() }
+    }
+
+    private suspend fun invokePaga(c: PagaClient, name: String, args: JsonObject, blocking: Boolean): JsonElement {
+        val unknown = args.keys - (PAGA_CALL_ARGS[name] ?: fail("unknown paga call \"$name\""))
+        if (unknown.isNotEmpty()) fail("unknown args $unknown for $name")
+        val user = args.string("user")
+        return when (name) {
+            "user_details" -> {
+                val d = if (blocking) c.userDetailsBlocking(user) else c.userDetails(user)
+                buildJsonObject {
+                    put("first_name", d.firstName)
+                    put("username", d.username)
+                    put("account_balance", amount(d.accountBalance))
+                }
+            }
+            "merchant_payment" -> {
+                val request = PagaMerchantPaymentRequest(
+                    referenceNumber = args.string("reference_number"),
+                    amount = BigDecimal(args.string("amount")),
+                    customerReference = args.string("customer_reference"),
+                    productCode = args.optString("product_code"),
+                    currency = args.optString("currency"),
+                )
+                val p = if (blocking) c.merchantPaymentBlocking(user, request) else c.merchantPayment(user, request)
+                buildJsonObject {
+                    put("has_transaction_id", p.transactionId != null)
+                    put("amount", amount(p.amount))
+                    put("fee", amount(p.fee))
+                }
+            }
+            "money_transfer" -> {
+                val request = PagaMoneyTransferRequest(
+                    referenceNumber = args.string("reference_number"),
+                    amount = BigDecimal(args.string("amount")),
+                    recipient = args.string("recipient"),
+                    skipMessaging = args["skip_messaging"]?.jsonPrimitive?.booleanOrNull ?: false,
+                )
+                val t = if (blocking) c.moneyTransferBlocking(user, request) else c.moneyTransfer(user, request)
+                buildJsonObject {
+                    put("has_transaction_id", t.transactionId != null)
+                    put("amount", amount(t.amount))
+                }
+            }
+            "one_time_token" -> {
+                val reference = args.string("reference_number")
+                val text = if (blocking) c.oneTimeTokenBlocking(user, reference) else c.oneTimeToken(user, reference)
+                buildJsonObject { put("is_object", Json.parseToJsonElement(text) is JsonObject) }
+            }
+            else -> fail("unknown paga call \"$name\"")
+        }
+    }
 
     private fun pager(ids: List<String>) = buildJsonObject {
         put("count", ids.size)
@@ -370,6 +507,20 @@ class ScenarioRunner(private val file: File, defaultGateway: String = "paypack")
 
     private fun runControl(step: JsonObject) {
         val name = step.string("control")
+        if (isPaga) {
+            when (name) {
+                "paga_expire_tokens" -> sandbox.control(
+                    "POST", "/_sandbox/paga/tokens/expire",
+                    buildJsonObject { step.optString("which")?.let { put("which", it) } },
+                )
+                "config" -> sandbox.control("POST", "/_sandbox/paga/config", step["config"] ?: fail("config needs \"config\""))
+                "fault" -> sandbox.control("POST", "/_sandbox/faults", step["fault"] ?: fail("fault needs \"fault\""))
+                "clear_faults" -> sandbox.control("DELETE", "/_sandbox/faults")
+                "clear_requests" -> sandbox.control("DELETE", "/_sandbox/requests")
+                else -> fail("unknown paga control \"$name\"")
+            }
+            return
+        }
         if (isCheckout) {
             when (name) {
                 "payment_status" -> sandbox.control(
@@ -477,6 +628,8 @@ class ScenarioRunner(private val file: File, defaultGateway: String = "paypack")
 
     private fun logged(step: JsonObject): List<JsonObject> = if (isCheckout) {
         sandbox.checkoutRequests(step.optString("method"), step.optString("path") ?: "")
+    } else if (isPaga) {
+        sandbox.pagaRequests(step.optString("method"), step.optString("path") ?: "")
     } else {
         sandbox.paypackRequests(step.optString("method"), step.optString("path") ?: "")
     }
@@ -656,6 +809,20 @@ class ScenarioRunner(private val file: File, defaultGateway: String = "paypack")
         private val CHECKOUT_STEP_KEYS = STEP_KEYS + mapOf(
             "control" to setOf("control", "payment_id", "status", "fault", "which", "config"),
         )
+        private val PAGA_STEP_KEYS = mapOf(
+            "call" to STEP_KEYS.getValue("call"),
+            "control" to setOf("control", "which", "fault", "config"),
+            "assert" to STEP_KEYS.getValue("assert"),
+            "connect" to setOf("connect", "expect", "expect_error", "save"),
+            "new_client" to setOf("new_client"),
+        )
+        private val PAGA_CONNECT_KEYS = setOf("user", "scopes", "user_data", "sandbox_user", "state")
+        private val PAGA_CALL_ARGS = mapOf(
+            "user_details" to setOf("user"),
+            "merchant_payment" to setOf("user", "reference_number", "amount", "customer_reference", "product_code", "currency"),
+            "money_transfer" to setOf("user", "reference_number", "amount", "recipient", "skip_messaging"),
+            "one_time_token" to setOf("user", "reference_number"),
+        )
         private val CHECKOUT_CALL_ARGS = mapOf(
             "create_checkout" to setOf("amount", "currency", "reference", "reference_label", "exponent"),
             "get_payment" to setOf("id"),
@@ -678,6 +845,9 @@ class ScenarioRunner(private val file: File, defaultGateway: String = "paypack")
         const val DEFAULT_OAUTH_CLIENT_SECRET = "demo-oauth-secret"
         const val DEFAULT_OAUTH_USERNAME = "demo@pesakit.dev"
         const val DEFAULT_OAUTH_PASSWORD = "demo-password"
+        const val DEFAULT_PAGA_CLIENT_ID = "demo-paga-client"
+        const val DEFAULT_PAGA_CLIENT_SECRET = "demo-paga-secret"
+        const val DEFAULT_PAGA_REDIRECT_URI = "https://shop.example/paga/callback"
 
         private fun fail(message: String): Nothing = throw ScenarioFailure(message)
 
@@ -772,11 +942,20 @@ class ScenarioRunner(private val file: File, defaultGateway: String = "paypack")
             put("kind", e.kind.name.lowercase())
             put("status", e.status?.toInt())
             put("gateway_message", e.gatewayMessage)
+            put("gateway_code", e.gatewayCode)
             put("has_body", e.body != null)
             put("retry_after_ms", e.retryAfterMs?.toLong())
             put("idempotency_key", e.idempotencyKey)
             put("summary", e.summary)
             put("fields", buildJsonArray { e.fieldErrors.map { it.field }.sorted().forEach { add(JsonPrimitive(it)) } })
+        }
+
+        // ---- Paga Connect (README "Paga Connect scenarios") ----
+
+        fun canonical(g: PagaGrant): JsonObject = buildJsonObject {
+            put("scopes", buildJsonArray { g.scopes.forEach { add(JsonPrimitive(it)) } })
+            put("user_data", buildJsonArray { g.userData.forEach { add(JsonPrimitive(it)) } })
+            put("has_authorities", (Json.parseToJsonElement(g.extraJson) as? JsonObject)?.containsKey("authorities") == true)
         }
 
         // ---- hosted checkout (README "Hosted checkout scenarios") ----

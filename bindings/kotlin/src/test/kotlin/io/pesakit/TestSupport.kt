@@ -126,3 +126,63 @@ class WebhookReceiver : AutoCloseable {
 
     override fun close() = server.stop(0)
 }
+
+// ---- Paga Connect (the emulator's defaults, tests/sandbox/README.md) ----
+
+const val PAGA_CLIENT_ID = "demo-paga-client"
+const val PAGA_CLIENT_SECRET = "demo-paga-secret"
+const val PAGA_REDIRECT_URI = "https://shop.example/paga/callback"
+const val PAGA_TOKEN_PATH = "/paga-webservices/oauth2/token"
+val PAGA_SCOPES = listOf("MERCHANT_PAYMENT", "MONEY_TRANSFER", "USER_DETAILS_REQUEST")
+
+/** The emulator's Paga Connect base URL. */
+val Sandbox.pagaBaseUrl: String get() = "$baseUrl/paga"
+
+/** Paga options for [sandbox], fast retries so tests stay quick. */
+fun pagaOptions(
+    sandbox: Sandbox,
+    style: PagaTokenRequestStyle? = null,
+    pkce: Boolean = false,
+) = PagaOptions(
+    environment = PagaEnvironment.Custom(sandbox.pagaBaseUrl),
+    tokenRequestStyle = style,
+    pkce = pkce,
+    allowInsecureLoopback = true,
+    initialBackoffMs = 10u,
+    maxBackoffMs = 50u,
+)
+
+/** A Paga client of [sandbox] with the emulator's default OAuth client. */
+fun pagaClient(
+    sandbox: Sandbox,
+    tokenStore: TokenStore? = null,
+    options: PagaOptions = pagaOptions(sandbox),
+    logger: Logger? = null,
+) = PagaClient(PAGA_CLIENT_ID, PAGA_CLIENT_SECRET, PAGA_REDIRECT_URI, options, tokenStore, logger)
+
+private val noRedirects: java.net.http.HttpClient = java.net.http.HttpClient.newBuilder()
+    .followRedirects(java.net.http.HttpClient.Redirect.NEVER)
+    .connectTimeout(java.time.Duration.ofSeconds(5))
+    .build()
+
+/**
+ * The browser's part of Paga Connect: GETs [url] (with `&sandbox_user=` when given)
+ * without following redirects and returns the `Location` Paga sent the user back to.
+ */
+fun pagaBrowse(url: String, sandboxUser: String? = null): String {
+    val target = if (sandboxUser == null) url
+    else url + (if ('?' in url) "&" else "?") + "sandbox_user=" + java.net.URLEncoder.encode(sandboxUser, Charsets.UTF_8)
+    val request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(target))
+        .timeout(java.time.Duration.ofSeconds(30)).GET().build()
+    val answer = noRedirects.send(request, java.net.http.HttpResponse.BodyHandlers.ofString())
+    check(answer.statusCode() == 302) { "the authorization answered ${answer.statusCode()}: ${answer.body()}" }
+    return answer.headers().firstValue("location").orElseThrow { IllegalStateException("no Location header") }
+}
+
+/** The logged requests with this method whose path starts with `/paga` + [path]. */
+fun Sandbox.pagaRequests(method: String?, path: String): List<JsonObject> = requests().filter { r ->
+    (method == null || r.str("method").equals(method, ignoreCase = true)) && (r.str("path") ?: "").startsWith("/paga$path")
+}
+
+/** How many token requests Paga has seen. */
+fun Sandbox.pagaTokenRequests(): List<JsonObject> = pagaRequests("POST", PAGA_TOKEN_PATH)
