@@ -36,7 +36,10 @@ fn start_server() -> Server {
         .current_dir(&source)
         .status()
         .expect("`go` must be installed to run the OAuth interoperability test");
-    assert!(built.success(), "building the interoperability OAuth server failed");
+    assert!(
+        built.success(),
+        "building the interoperability OAuth server failed"
+    );
     let mut child = Command::new(&binary)
         .stdout(Stdio::piped())
         .spawn()
@@ -107,7 +110,10 @@ async fn code_exchange_refresh_rotation_and_errors_against_go_oauth2() {
     let request = c.authorization_url(&[Scope::MerchantPayment], &[]);
     let back = callback(&request).await;
     let wrong = client(&server, Arc::new(MemoryTokenStore::new()), "not-the-secret");
-    let e = wrong.handle_callback(&back, &request, "u3").await.unwrap_err();
+    let e = wrong
+        .handle_callback(&back, &request, "u3")
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Authentication);
     assert_eq!(e.gateway_code(), Some("invalid_client"), "{e:?}");
 
@@ -118,10 +124,17 @@ async fn code_exchange_refresh_rotation_and_errors_against_go_oauth2() {
     store.save(&key(&server, "u"), &expired).unwrap();
     let fresh_client = client(&server, store.clone(), "interop-secret");
     let e = fresh_client.user_details("u").await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NotFound, "the refresh worked, the operation does not exist: {e}");
+    assert_eq!(
+        e.kind(),
+        ErrorKind::NotFound,
+        "the refresh worked, the operation does not exist: {e}"
+    );
     let rotated = store.load(&key(&server, "u")).unwrap().unwrap();
     assert_ne!(rotated.access_token, first.access_token);
-    assert_ne!(rotated.refresh_token, first.refresh_token, "the server rotated the refresh token");
+    assert_ne!(
+        rotated.refresh_token, first.refresh_token,
+        "the server rotated the refresh token"
+    );
 
     // The rotated-out refresh token is refused; the client asks for a new authorization.
     let stale_store = Arc::new(MemoryTokenStore::new());

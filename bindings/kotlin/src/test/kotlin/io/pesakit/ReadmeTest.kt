@@ -32,6 +32,19 @@ class ReadmeTest {
     fun `the README shows exactly ReadmeExample kt`() = assertReadmeShows("kotlin-example", "ReadmeExample.kt")
 
     @Test
+    fun `the README's Paga section shows exactly ReadmePagaExample kt`() =
+        assertReadmeShows("kotlin-paga-example", "ReadmePagaExample.kt")
+
+    @Test
+    fun `the Paga README example runs against the emulator`() {
+        Sandbox.start().use { sandbox ->
+            val paid = runBlocking { chargeThroughPaga(pagaOptions(sandbox)) { url -> pagaBrowse(url) } }
+            assertEquals(0, BigDecimal("1500").compareTo(paid.amount!!))
+            assertTrue(paid.transactionId != null)
+        }
+    }
+
+    @Test
     fun `the README's hosted-checkout section shows exactly ReadmeCheckoutExample kt`() =
         assertReadmeShows("kotlin-checkout-example", "ReadmeCheckoutExample.kt")
 
