@@ -82,7 +82,7 @@ pub(crate) struct Call<'a> {
     pub(crate) label: Cow<'static, str>,
     /// The operation, for error sentences ("cash-in", "find", …).
     pub(crate) operation: &'static str,
-    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) query: Vec<(&'a str, String)>,
     pub(crate) body: Option<Bytes>,
     pub(crate) headers: HeaderMap,
     pub(crate) bearer: Option<crate::secret::Secret>,
@@ -150,7 +150,7 @@ impl<'a> Call<'a> {
         Ok(self)
     }
 
-    pub(crate) fn query(mut self, name: &'static str, value: Option<impl ToString>) -> Self {
+    pub(crate) fn query(mut self, name: &'a str, value: Option<impl ToString>) -> Self {
         if let Some(v) = value {
             self.query.push((name, v.to_string()));
         }
@@ -508,6 +508,23 @@ impl Transport {
     }
 }
 
+/// Percent-encodes one path segment: everything but letters, digits, `-`, `.`, `_` and
+/// `~`. A value that is only `.` or `..` is refused: URLs treat it (even encoded) as a
+/// relative path step, which would send the request to another resource.
+pub(crate) fn segment(value: &str) -> Result<String> {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    if value == "." || value == ".." {
+        return Err(Error::validation(format!(
+            "{value:?} cannot be sent as part of a URL path"
+        )));
+    }
+    Ok(percent_encoding::utf8_percent_encode(value, SEGMENT).to_string())
+}
+
 /// The body kept in an error: UTF-8 (lossy), at most 16 KiB.
 pub(crate) fn raw_body(body: &[u8]) -> Option<String> {
     const LIMIT: usize = 16 * 1024;
@@ -622,6 +639,15 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segments_never_become_path_steps() {
+        assert_eq!(segment(".").unwrap_err().kind(), ErrorKind::Validation);
+        assert_eq!(segment("..").unwrap_err().kind(), ErrorKind::Validation);
+        assert_eq!(segment("a/b c").unwrap(), "a%2Fb%20c");
+        assert_eq!(segment("ref-1_x~.5").unwrap(), "ref-1_x~.5");
+        assert_eq!(segment("...").unwrap(), "...");
+    }
 
     #[test]
     fn base_url_policy() {

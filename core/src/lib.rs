@@ -44,6 +44,8 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod settings;
 mod error;
 mod http;
 mod log;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use base64::Engine;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::http::{Answer, Call, Transport};
 use crate::log::{LogLevel, LogSink};
 use crate::secret::Secret;
 use crate::time::Timestamp;
@@ -223,6 +224,26 @@ impl TokenManager {
             "the gateway refused the access token (HTTP 401); renewing it".to_owned()
         });
         self.renew(auth, Some(rejected)).await
+    }
+
+    /// Sends `call` with this account's access token; after a 401 (the gateway did not
+    /// act), renews the token and tries once more.
+    pub(crate) async fn send<A: Authenticator>(
+        &self,
+        transport: &Transport,
+        auth: &A,
+        mut call: Call<'_>,
+    ) -> Result<Answer> {
+        let tokens = self.access_token(auth).await?;
+        call.bearer = Some(tokens.access_token.clone());
+        match transport.send(&call).await {
+            Err(e) if e.status() == Some(401) => {
+                let renewed = self.renew_after_unauthorized(auth, &tokens).await?;
+                call.bearer = Some(renewed.access_token.clone());
+                transport.send(&call).await
+            }
+            other => other,
+        }
     }
 
     fn load_once(&self) -> Result<Option<Arc<TokenSet>>> {

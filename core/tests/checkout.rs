@@ -279,6 +279,7 @@ async fn payment_lifecycle_arrives_as_verified_webhooks() {
     .await;
     let verifier = c.webhook_verifier().unwrap();
     let mut kinds = Vec::new();
+    let mut last = None;
     for _ in 0..2 {
         let (headers, body) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
@@ -328,6 +329,7 @@ async fn payment_lifecycle_arrives_as_verified_webhooks() {
             .unwrap_err();
         assert!(e.to_string().contains("tolerance"), "{e}");
         kinds.push((event.kind, event.payment.status));
+        last = Some((h(SIGNATURE_HEADER), h(TIMESTAMP_HEADER), body));
     }
     kinds.sort_by_key(|(k, _)| k.as_str().to_owned());
     assert_eq!(
@@ -340,8 +342,13 @@ async fn payment_lifecycle_arrives_as_verified_webhooks() {
     let p = c.get_payment(&id).await.unwrap();
     assert_eq!(p.status, PaymentStatus::Confirmed);
     assert!(p.confirmed_at.is_some());
-    // A verifier with another secret refuses them all.
-    assert!(WebhookVerifier::new("other").is_ok());
+    // A verifier keyed with another secret refuses a genuine delivery.
+    let (signature, timestamp, body) = last.unwrap();
+    let e = WebhookVerifier::new("other")
+        .unwrap()
+        .verify(&body, signature.as_deref(), timestamp.as_deref())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WebhookSignature);
 }
 
 #[tokio::test]

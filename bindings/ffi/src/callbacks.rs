@@ -147,19 +147,12 @@ pub trait TokenStore: Send + Sync {
 /// Adapts a foreign store to the core's trait.
 pub(crate) struct ForeignStore(pub(crate) Arc<dyn TokenStore>);
 
-fn store_error(e: PesakitError) -> pesakit::Error {
-    match e.kind() {
-        ErrorKind::TokenStore => pesakit::Error::token_store(e.summary().to_owned()),
-        _ => pesakit::Error::token_store(e.summary().to_owned()),
-    }
-}
-
 impl pesakit::TokenStore for ForeignStore {
     fn load(&self, key: &str) -> pesakit::Result<Option<pesakit::TokenSet>> {
         self.0
             .load(key.to_owned())
             .map(|t| t.map(|t| t.inner.clone()))
-            .map_err(store_error)
+            .map_err(pesakit::Error::from)
     }
 
     fn save(&self, key: &str, tokens: &pesakit::TokenSet) -> pesakit::Result<()> {
@@ -170,11 +163,11 @@ impl pesakit::TokenStore for ForeignStore {
                     inner: tokens.clone(),
                 }),
             )
-            .map_err(store_error)
+            .map_err(pesakit::Error::from)
     }
 
     fn clear(&self, key: &str) -> pesakit::Result<()> {
-        self.0.clear(key.to_owned()).map_err(store_error)
+        self.0.clear(key.to_owned()).map_err(pesakit::Error::from)
     }
 }
 

@@ -24,15 +24,13 @@ use std::time::Duration;
 use reqwest::Method;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{
-    check_base_url, decode, Answer, Call, Repeat, RetryPolicy, Transport, TransportConfig,
-};
-use crate::log::{LogSink, Logger};
+use crate::http::{check_base_url, decode, segment, Answer, Call, Repeat, Transport};
 use crate::money::Amount;
 use crate::oauth::{token_error, TokenResponse};
 use crate::secret::Secret;
+use crate::settings::{env_flag, Settings};
 use crate::time::Timestamp;
-use crate::token::{Authenticator, MemoryTokenStore, TokenManager, TokenSet, TokenStore};
+use crate::token::{Authenticator, TokenManager, TokenSet};
 
 mod models;
 mod webhook;
@@ -54,16 +52,6 @@ pub const SCOPE_INSTRUCTIONS: &str = "payments.user-instructions.get";
 
 /// Used when a token response has no `expires_in`.
 const FALLBACK_OAUTH_LIFETIME: Duration = Duration::from_secs(3600);
-
-/// Percent-encodes one path segment.
-fn segment(value: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
-}
 
 /// The decimal digits of a currency's minor unit: ISO 4217 for fiat currencies, 8 for
 /// BTC, LTC, BCH and DOGE. `None` when unknown (other crypto-currencies included): pass
@@ -105,13 +93,7 @@ pub struct ClientBuilder {
     client_token: Option<Secret>,
     webhook_secret: Option<Secret>,
     oauth: Option<OAuthTokens>,
-    allow_insecure_loopback: bool,
-    connect_timeout: Option<Duration>,
-    request_timeout: Option<Duration>,
-    retry: Option<RetryPolicy>,
-    refresh_skew: Option<Duration>,
-    token_store: Option<Arc<dyn TokenStore>>,
-    logger: Option<Arc<dyn Logger>>,
+    settings: Settings,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -146,10 +128,7 @@ impl ClientBuilder {
             b = b.webhook_secret(v);
         }
         if let Some(v) = var("PAYMENT_ALLOW_INSECURE_LOOPBACK") {
-            b = b.allow_insecure_loopback(matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "1" | "true" | "yes"
-            ));
+            b = b.allow_insecure_loopback(env_flag(&v));
         }
         b
     }
@@ -184,47 +163,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Permits plain `http://` to loopback addresses (the emulator, local tests).
-    pub fn allow_insecure_loopback(mut self, allow: bool) -> Self {
-        self.allow_insecure_loopback = allow;
-        self
-    }
-
-    /// How long to wait for a connection (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// How long one try may take, body included (default 30 s).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = Some(timeout);
-        self
-    }
-
-    /// How safe requests are retried.
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = Some(retry);
-        self
-    }
-
-    /// How long before expiry the OAuth token is refreshed (default 60 s).
-    pub fn refresh_skew(mut self, skew: Duration) -> Self {
-        self.refresh_skew = Some(skew);
-        self
-    }
-
-    /// Where the OAuth tokens are kept (default: in memory).
-    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.token_store = Some(store);
-        self
-    }
-
-    /// Where log lines go. Lines never carry a secret.
-    pub fn logger(mut self, logger: Arc<dyn Logger>) -> Self {
-        self.logger = Some(logger);
-        self
-    }
+    settings_methods!();
 
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client> {
@@ -238,16 +177,8 @@ impl ClientBuilder {
                 "the checkout client needs a client token (PAYMENT_CLIENT_TOKEN) or OAuth tokens",
             ));
         }
-        let log = LogSink::new(self.logger);
-        let transport = Transport::new(TransportConfig {
-            gateway: "checkout",
-            base_url,
-            allow_insecure_loopback: self.allow_insecure_loopback,
-            connect_timeout: self.connect_timeout.unwrap_or(Duration::from_secs(10)),
-            request_timeout: self.request_timeout.unwrap_or(Duration::from_secs(30)),
-            retry: self.retry.unwrap_or_default(),
-            log: log.clone(),
-        })?;
+        let transport = self.settings.transport("checkout", base_url)?;
+        let log = transport.log().clone();
         let oauth = match self.oauth {
             None => None,
             Some(o) => {
@@ -263,7 +194,7 @@ impl ClientBuilder {
                 check_base_url(
                     "checkout",
                     &format!("{}{path}", transport.base_url()),
-                    self.allow_insecure_loopback,
+                    self.settings.allow_insecure_loopback,
                 )?;
                 let now = Timestamp::now();
                 let initial = TokenSet {
@@ -277,17 +208,10 @@ impl ClientBuilder {
                     obtained_at: now,
                 };
                 let key = format!("checkout-oauth|{}|{}", transport.base_url(), o.client_id);
-                let store = self
-                    .token_store
-                    .clone()
-                    .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
-                let manager = TokenManager::new(
-                    key,
-                    store,
-                    self.refresh_skew.unwrap_or(Duration::from_secs(60)),
-                    log.clone(),
-                )
-                .with_initial(initial);
+                let store = self.settings.store();
+                let manager =
+                    TokenManager::new(key, store, self.settings.refresh_skew, log.clone())
+                        .with_initial(initial);
                 Some((
                     manager,
                     OAuthClient {
@@ -519,7 +443,7 @@ impl Client {
             .map_err(|e| scope_note(e, scope))
     }
 
-    async fn send_with_oauth(&self, mut call: Call<'_>) -> Result<Answer> {
+    async fn send_with_oauth(&self, call: Call<'_>) -> Result<Answer> {
         let (tokens, oauth) = self.inner.oauth.as_ref().ok_or_else(|| {
             Error::configuration(
                 "payment applications need OAuth tokens: give the client the tokens from a dashboard sign-in",
@@ -529,18 +453,7 @@ impl Client {
             transport: &self.inner.transport,
             oauth,
         };
-        let current = tokens.access_token(&refresher).await?;
-        call.bearer = Some(current.access_token.clone());
-        match self.inner.transport.send(&call).await {
-            Err(e) if e.status() == Some(401) => {
-                let renewed = tokens
-                    .renew_after_unauthorized(&refresher, &current)
-                    .await?;
-                call.bearer = Some(renewed.access_token.clone());
-                self.inner.transport.send(&call).await
-            }
-            other => other,
-        }
+        tokens.send(&self.inner.transport, &refresher, call).await
     }
 
     /// Creates a checkout session and returns the hosted page to send the payer to.
@@ -642,7 +555,7 @@ impl Client {
     /// The payment `id`. Needs scope `payments.get`; retried automatically.
     pub async fn get_payment(&self, id: &str) -> Result<Payment> {
         let id = non_empty(id, "payment id")?;
-        let path = format!("/api/payment/{}", segment(id));
+        let path = format!("/api/payment/{}", segment(id)?);
         let answer = self
             .send_with_client_token(
                 Call::new(Method::GET, path.clone(), path, "get payment"),
@@ -668,9 +581,9 @@ impl Client {
     ) -> Result<serde_json::Value> {
         let path = format!(
             "/api/payment/{}/provider/{}/method/{}",
-            segment(non_empty(payment_id, "payment id")?),
-            segment(non_empty(provider, "provider")?),
-            segment(non_empty(method, "method")?)
+            segment(non_empty(payment_id, "payment id")?)?,
+            segment(non_empty(provider, "provider")?)?,
+            segment(non_empty(method, "method")?)?
         );
         let answer = self
             .send_with_client_token(
@@ -709,7 +622,7 @@ impl Client {
     pub async fn payment_application(&self, id: &str) -> Result<PaymentApplication> {
         let path = format!(
             "/api/payment-applications/{}",
-            segment(non_empty(id, "application id")?)
+            segment(non_empty(id, "application id")?)?
         );
         let answer = self
             .send_with_oauth(Call::new(

@@ -26,12 +26,13 @@ use reqwest::Method;
 use sha2::Digest;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{decode, Answer, Call, Repeat, RetryPolicy, Transport, TransportConfig};
-use crate::log::{LogSink, Logger};
+use crate::http::{decode, segment, Answer, Call, Repeat, Transport};
+use crate::log::LogSink;
 use crate::money::Amount;
 use crate::oauth::{token_error, TokenResponse};
 use crate::secret::Secret;
-use crate::token::{Authenticator, MemoryTokenStore, TokenManager, TokenSet, TokenStore};
+use crate::settings::Settings;
+use crate::token::{Authenticator, TokenManager, TokenSet, TokenStore};
 
 mod models;
 
@@ -46,16 +47,6 @@ pub const LIVE_BASE_URL: &str = "https://www.mypaga.com";
 pub const TEST_BASE_URL: &str = "https://beta.mypaga.com";
 
 const FALLBACK_LIFETIME: Duration = Duration::from_secs(3600);
-
-/// Percent-encodes one path segment.
-fn segment(value: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
-}
 
 /// 32 hexadecimal characters from the operating system's random source.
 fn random_hex() -> String {
@@ -120,13 +111,7 @@ pub struct ClientBuilder {
     redirect_uri: Option<String>,
     token_request_style: TokenRequestStyle,
     pkce: bool,
-    allow_insecure_loopback: bool,
-    connect_timeout: Duration,
-    request_timeout: Duration,
-    retry: RetryPolicy,
-    refresh_skew: Duration,
-    token_store: Option<Arc<dyn TokenStore>>,
-    logger: Option<Arc<dyn Logger>>,
+    settings: Settings,
 }
 
 impl Default for ClientBuilder {
@@ -138,13 +123,7 @@ impl Default for ClientBuilder {
             redirect_uri: None,
             token_request_style: TokenRequestStyle::FormBody,
             pkce: false,
-            allow_insecure_loopback: false,
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            retry: RetryPolicy::default(),
-            refresh_skew: Duration::from_secs(60),
-            token_store: None,
-            logger: None,
+            settings: Settings::default(),
         }
     }
 }
@@ -198,47 +177,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Permits plain `http://` to loopback addresses (the emulator, local tests).
-    pub fn allow_insecure_loopback(mut self, allow: bool) -> Self {
-        self.allow_insecure_loopback = allow;
-        self
-    }
-
-    /// How long one try may take (default 30 s).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// How long to wait for a connection (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How safe requests are retried.
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// How long before expiry a user's token is refreshed (default 60 s).
-    pub fn refresh_skew(mut self, skew: Duration) -> Self {
-        self.refresh_skew = skew;
-        self
-    }
-
-    /// Where users' tokens are kept (default: in memory).
-    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.token_store = Some(store);
-        self
-    }
-
-    /// Where log lines go. Lines never carry a secret.
-    pub fn logger(mut self, logger: Arc<dyn Logger>) -> Self {
-        self.logger = Some(logger);
-        self
-    }
+    settings_methods!();
 
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client> {
@@ -259,16 +198,10 @@ impl ClientBuilder {
                 "the Paga redirect URI {redirect_uri:?} is not a URL: {e}"
             ))
         })?;
-        let log = LogSink::new(self.logger);
-        let transport = Transport::new(TransportConfig {
-            gateway: "Paga",
-            base_url: self.environment.base_url().to_owned(),
-            allow_insecure_loopback: self.allow_insecure_loopback,
-            connect_timeout: self.connect_timeout,
-            request_timeout: self.request_timeout,
-            retry: self.retry,
-            log: log.clone(),
-        })?;
+        let transport = self
+            .settings
+            .transport("Paga", self.environment.base_url().to_owned())?;
+        let log = transport.log().clone();
         Ok(Client {
             inner: Arc::new(Inner {
                 transport,
@@ -277,10 +210,8 @@ impl ClientBuilder {
                 redirect_uri,
                 style: self.token_request_style,
                 pkce: self.pkce,
-                refresh_skew: self.refresh_skew,
-                store: self
-                    .token_store
-                    .unwrap_or_else(|| Arc::new(MemoryTokenStore::new())),
+                refresh_skew: self.settings.refresh_skew,
+                store: self.settings.store(),
                 users: Mutex::new(HashMap::new()),
                 log,
             }),
@@ -391,7 +322,7 @@ impl Inner {
             TokenRequestStyle::FormBody => call.form(params),
             TokenRequestStyle::QueryString => {
                 for (k, v) in params {
-                    call.query.push((static_key(k), (*v).to_owned()));
+                    call.query.push((k, (*v).to_owned()));
                 }
                 call
             }
@@ -407,19 +338,11 @@ impl Inner {
         decode(&format!("Paga {what}"), &answer.body, true)
     }
 
-    async fn send_for(&self, user: &str, mut call: Call<'_>) -> Result<Answer> {
-        let manager = self.manager(user);
+    async fn send_for(&self, user: &str, call: Call<'_>) -> Result<Answer> {
         let refresher = UserRefresher { inner: self };
-        let tokens = manager.access_token(&refresher).await?;
-        call.bearer = Some(tokens.access_token.clone());
-        match self.transport.send(&call).await {
-            Err(e) if e.status() == Some(401) => {
-                let renewed = manager.renew_after_unauthorized(&refresher, &tokens).await?;
-                call.bearer = Some(renewed.access_token.clone());
-                self.transport.send(&call).await
-            }
-            other => other,
-        }
+        self.manager(user)
+            .send(&self.transport, &refresher, call)
+            .await
         .map_err(|e| {
             if e.status() == Some(403) {
                 e.with_note("the user did not grant the scope this call needs: send them to Paga again asking for it")
@@ -427,18 +350,6 @@ impl Inner {
                 e
             }
         })
-    }
-}
-
-/// Query keys used by token requests (the transport takes `&'static str` names).
-fn static_key(k: &str) -> &'static str {
-    match k {
-        "grant_type" => "grant_type",
-        "code" => "code",
-        "redirect_uri" => "redirect_uri",
-        "refresh_token" => "refresh_token",
-        "code_verifier" => "code_verifier",
-        _ => "unknown",
     }
 }
 
@@ -673,9 +584,9 @@ impl Client {
         }
         let mut path = format!(
             "/oauth2/secure/merchantPayment/referenceNumber/{}/amount/{}/merchantCustomerReference/{}",
-            segment(reference),
-            segment(&amount),
-            segment(customer)
+            segment(reference)?,
+            segment(&amount)?,
+            segment(customer)?
         );
         if let Some(code) = request
             .product_code
@@ -683,7 +594,7 @@ impl Client {
             .map(str::trim)
             .filter(|c| !c.is_empty())
         {
-            path.push_str(&format!("/merchantProductCode/{}", segment(code)));
+            path.push_str(&format!("/merchantProductCode/{}", segment(code)?));
         }
         if let Some(currency) = request
             .currency
@@ -693,7 +604,7 @@ impl Client {
         {
             path.push_str(&format!(
                 "/currency/{}",
-                segment(&currency.to_ascii_uppercase())
+                segment(&currency.to_ascii_uppercase())?
             ));
         }
         let mut call = Call::new(
@@ -809,7 +720,7 @@ impl Client {
             Method::POST,
             self.inner.path(&format!(
                 "/oauth2/secure/getOneTimeToken/referenceNumber/{}",
-                segment(reference)
+                segment(reference)?
             )),
             "/paga-webservices/oauth2/secure/getOneTimeToken",
             "one-time token",

@@ -14,7 +14,7 @@
 //! | any call answered 401 | once, after renewing the token (the gateway did not act) |
 //!
 //! Retries happen on failed connections, timeouts, lost connections, 429 (honouring
-//! `Retry-After`), 502, 503 and 504, as the client's [`RetryPolicy`] allows.
+//! `Retry-After`), 502, 503 and 504, as the client's [`RetryPolicy`](crate::RetryPolicy) allows.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -23,19 +23,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{self, Stream};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::Method;
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{decode, Answer, Call, Repeat, RetryPolicy, Transport, TransportConfig};
-use crate::log::{LogLevel, LogSink, Logger};
+use crate::http::{decode, segment, Answer, Call, Repeat, Transport};
+use crate::log::LogLevel;
 use crate::money::Amount;
 use crate::secret::Secret;
+use crate::settings::{env_flag, Settings};
 use crate::time::Timestamp;
-use crate::token::{
-    expiry_from, jwt_expiry, Authenticator, MemoryTokenStore, TokenManager, TokenSet, TokenStore,
-};
+use crate::token::{expiry_from, jwt_expiry, Authenticator, TokenManager, TokenSet};
 
 mod models;
 mod validate;
@@ -56,13 +54,6 @@ pub const DEFAULT_BASE_URL: &str = "https://payments.paypack.rw/api";
 /// The page size used by the auto-paginating streams when the filter sets none.
 pub const DEFAULT_STREAM_PAGE_SIZE: u64 = 100;
 
-/// Characters percent-encoded in a path segment: everything but RFC 3986 unreserved.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 /// The two refresh routes seen in the wild, tried in this order first.
 const REFRESH_ROUTES: [(&str, &str); 2] = [
     ("/auth/refresh/", "/auth/refresh/{token}"),
@@ -72,10 +63,6 @@ const REFRESH_ROUTES: [(&str, &str); 2] = [
 /// Used when neither `expires` nor the JWT says when a token expires.
 const FALLBACK_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
-fn segment(value: &str) -> String {
-    utf8_percent_encode(value, SEGMENT).to_string()
-}
-
 /// Builds a [`Client`]. Start with [`Client::builder`] or [`ClientBuilder::from_env`].
 #[derive(Clone)]
 pub struct ClientBuilder {
@@ -83,14 +70,8 @@ pub struct ClientBuilder {
     client_secret: Option<Secret>,
     base_url: String,
     webhook_mode: Option<WebhookMode>,
-    connect_timeout: Duration,
-    request_timeout: Duration,
-    retry: RetryPolicy,
-    allow_insecure_loopback: bool,
-    refresh_skew: Duration,
     poll_interval: Duration,
-    token_store: Option<Arc<dyn TokenStore>>,
-    logger: Option<Arc<dyn Logger>>,
+    settings: Settings,
 }
 
 impl Default for ClientBuilder {
@@ -100,14 +81,8 @@ impl Default for ClientBuilder {
             client_secret: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
             webhook_mode: None,
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            retry: RetryPolicy::default(),
-            allow_insecure_loopback: false,
-            refresh_skew: Duration::from_secs(60),
             poll_interval: Duration::from_secs(2),
-            token_store: None,
-            logger: None,
+            settings: Settings::default(),
         }
     }
 }
@@ -119,8 +94,11 @@ impl std::fmt::Debug for ClientBuilder {
             .field("client_secret", &self.client_secret)
             .field("base_url", &self.base_url)
             .field("webhook_mode", &self.webhook_mode)
-            .field("retry", &self.retry)
-            .field("allow_insecure_loopback", &self.allow_insecure_loopback)
+            .field("retry", &self.settings.retry)
+            .field(
+                "allow_insecure_loopback",
+                &self.settings.allow_insecure_loopback,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -143,8 +121,7 @@ impl ClientBuilder {
             b = b.base_url(url);
         }
         if let Some(flag) = var("PAYPACK_ALLOW_INSECURE_LOOPBACK") {
-            let flag = flag.trim().to_ascii_lowercase();
-            b = b.allow_insecure_loopback(matches!(flag.as_str(), "1" | "true" | "yes"));
+            b = b.allow_insecure_loopback(env_flag(&flag));
         }
         b
     }
@@ -168,12 +145,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Permits plain `http://` to loopback addresses (127.0.0.0/8, `::1`, `localhost`),
-    /// for the emulator and local tests. Any other `http://` URL is always refused.
-    pub fn allow_insecure_loopback(mut self, allow: bool) -> Self {
-        self.allow_insecure_loopback = allow;
-        self
-    }
+    settings_methods!();
 
     /// The `X-Webhook-Mode` sent with money calls that do not choose their own.
     pub fn webhook_mode(mut self, mode: WebhookMode) -> Self {
@@ -181,45 +153,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How long to wait for a connection (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long one try of a request may take, answer body included (default 30 s).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// How requests are retried (default [`RetryPolicy::default`]).
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// How long before expiry the access token is renewed (default 60 s).
-    pub fn refresh_skew(mut self, skew: Duration) -> Self {
-        self.refresh_skew = skew;
-        self
-    }
-
     /// How often [`Client::wait_for_completion`] asks for the transaction (default 2 s).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
-        self
-    }
-
-    /// Where tokens are kept (default: a [`MemoryTokenStore`] of this client's own).
-    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.token_store = Some(store);
-        self
-    }
-
-    /// Where log lines go (default: nowhere). Lines never carry a secret.
-    pub fn logger(mut self, logger: Arc<dyn Logger>) -> Self {
-        self.logger = Some(logger);
         self
     }
 
@@ -241,34 +177,22 @@ impl ClientBuilder {
                     "Paypack client secret is missing (set it, or PAYPACK_CLIENT_SECRET)",
                 )
             })?;
-        for (name, d) in [
-            ("connect timeout", self.connect_timeout),
-            ("request timeout", self.request_timeout),
-            ("poll interval", self.poll_interval),
-        ] {
-            if d.is_zero() {
-                return Err(Error::configuration(format!(
-                    "the {name} must be greater than zero"
-                )));
-            }
+        if self.poll_interval.is_zero() {
+            return Err(Error::configuration(
+                "the poll interval must be greater than zero",
+            ));
         }
-        let log = LogSink::new(self.logger);
-        let transport = Transport::new(TransportConfig {
-            gateway: "Paypack",
-            base_url: self.base_url,
-            allow_insecure_loopback: self.allow_insecure_loopback,
-            connect_timeout: self.connect_timeout,
-            request_timeout: self.request_timeout,
-            retry: self.retry,
-            log: log.clone(),
-        })?;
+        let transport = self.settings.transport("Paypack", self.base_url)?;
         let key = format!("paypack|{}|{}", transport.base_url(), client_id);
-        let store = self
-            .token_store
-            .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
+        let tokens = TokenManager::new(
+            key,
+            self.settings.store(),
+            self.settings.refresh_skew,
+            transport.log().clone(),
+        );
         Ok(Client {
             inner: Arc::new(Inner {
-                tokens: TokenManager::new(key, store, self.refresh_skew, log),
+                tokens,
                 transport,
                 client_id,
                 client_secret,
@@ -432,7 +356,7 @@ impl Inner {
         let (prefix, label) = REFRESH_ROUTES[route];
         let mut call = Call::new(
             Method::GET,
-            format!("{prefix}{}", segment(refresh_token.expose())),
+            format!("{prefix}{}", segment(refresh_token.expose())?),
             label,
             "token refresh",
         );
@@ -515,21 +439,9 @@ impl Client {
 
     /// Sends `call` with the access token; after a 401, renews the token and tries once
     /// more.
-    async fn send_authed(&self, mut call: Call<'_>) -> Result<Answer> {
+    async fn send_authed(&self, call: Call<'_>) -> Result<Answer> {
         let inner = &*self.inner;
-        let tokens = inner.tokens.access_token(inner).await?;
-        call.bearer = Some(tokens.access_token.clone());
-        match inner.transport.send(&call).await {
-            Err(e) if e.status() == Some(401) => {
-                let renewed = inner
-                    .tokens
-                    .renew_after_unauthorized(inner, &tokens)
-                    .await?;
-                call.bearer = Some(renewed.access_token.clone());
-                inner.transport.send(&call).await
-            }
-            other => other,
-        }
+        inner.tokens.send(&inner.transport, inner, call).await
     }
 
     /// Asks the customer at `request.number` to pay `request.amount` (they confirm on
@@ -604,7 +516,7 @@ impl Client {
         if reference.is_empty() {
             return Err(Error::validation("the transaction reference is empty"));
         }
-        let path = format!("/transactions/find/{}", segment(reference));
+        let path = format!("/transactions/find/{}", segment(reference)?);
         let label = path.clone();
         let answer = self
             .send_authed(Call::new(Method::GET, path, label, "find"))

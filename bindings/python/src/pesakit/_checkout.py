@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import json
-from types import TracebackType
 from typing import Any, Dict, Iterable, List, Optional, Type, TypeVar
 
+from ._handle import _Async, _Blocking, _Handle
 from . import _convert, _logging, _native
 from ._convert import AmountLike, Seconds
 
@@ -66,10 +66,10 @@ def _instructions(text: str) -> Dict[str, Any]:
     return value
 
 
-class _CheckoutBase:
+class _CheckoutBase(_Handle):
     """What the blocking and the async checkout client share: configuration and lifetime."""
 
-    __slots__ = ("_native_client",)
+    __slots__ = ()
 
     def __init__(
         self,
@@ -194,48 +194,13 @@ class _CheckoutBase:
         )
         return cls._wrap(native)
 
-    @classmethod
-    def _wrap(cls: Type[_C], native: "_native.CheckoutClient") -> _C:
-        client = cls.__new__(cls)
-        client._native_client = native
-        return client
-
-    @property
-    def _client(self) -> "_native.CheckoutClient":
-        native = self._native_client
-        if native is None:
-            raise RuntimeError(f"this {type(self).__name__} is closed")
-        return native
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._native_client is None
-
-    @property
-    def base_url(self) -> str:
-        """The base URL requests go to."""
-        return self._client.base_url()
-
     def webhook_verifier(self) -> Optional["_native.CheckoutWebhookVerifier"]:
         """The :class:`CheckoutWebhookVerifier` for this application's webhooks, keyed
         with ``webhook_secret`` (or ``WEBHOOK_SECRET``); ``None`` when none was given."""
         return self._client.webhook_verifier()
 
-    def close(self) -> None:
-        """Releases this client: later calls raise ``RuntimeError``.
 
-        Calls already running finish normally. Closing twice is harmless.
-        """
-        self._native_client = None
-
-    def __repr__(self) -> str:
-        if self._native_client is None:
-            return f"{type(self).__name__}(closed)"
-        return f"{type(self).__name__}(base_url={self._native_client.base_url()!r})"
-
-
-class CheckoutClient(_CheckoutBase):
+class CheckoutClient(_CheckoutBase, _Blocking):
     """The blocking hosted-checkout client.
 
     Create one per payment application and reuse it: it owns one connection pool (and
@@ -252,18 +217,6 @@ class CheckoutClient(_CheckoutBase):
     """
 
     __slots__ = ()
-
-    def __enter__(self) -> "CheckoutClient":
-        self._client  # raises if closed
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def as_async(self) -> "AsyncCheckoutClient":
         """An :class:`AsyncCheckoutClient` sharing this client's connection pool and tokens."""
@@ -368,7 +321,7 @@ class CheckoutClient(_CheckoutBase):
         )
 
 
-class AsyncCheckoutClient(_CheckoutBase):
+class AsyncCheckoutClient(_CheckoutBase, _Async):
     """The asyncio hosted-checkout client: the same calls as :class:`CheckoutClient`,
     awaited.
 
@@ -379,22 +332,6 @@ class AsyncCheckoutClient(_CheckoutBase):
     """
 
     __slots__ = ()
-
-    async def __aenter__(self) -> "AsyncCheckoutClient":
-        self._client  # raises if closed
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Releases this client, as :meth:`close` does."""
-        self.close()
 
     def as_sync(self) -> CheckoutClient:
         """A blocking :class:`CheckoutClient` sharing this client's connection pool and tokens."""

@@ -9,7 +9,6 @@ turns Python arguments into the generated records and gives the client Python's 
 from __future__ import annotations
 
 import datetime as _dt
-from types import TracebackType
 from typing import (
     Any,
     Generic,
@@ -19,6 +18,7 @@ from typing import (
     Union,
 )
 
+from ._handle import _Async, _Blocking, _Handle
 from . import _convert, _logging, _native
 from ._convert import AmountLike, Seconds
 
@@ -126,10 +126,10 @@ def _options(
     )
 
 
-class _ClientBase:
+class _ClientBase(_Handle):
     """What the blocking and the async client share: configuration and lifetime."""
 
-    __slots__ = ("_native_client",)
+    __slots__ = ()
 
     def __init__(
         self,
@@ -243,43 +243,8 @@ class _ClientBase:
         )
         return cls._wrap(native)
 
-    @classmethod
-    def _wrap(cls: Type[_C], native: "_native.PaypackClient") -> _C:
-        client = cls.__new__(cls)
-        client._native_client = native
-        return client
 
-    @property
-    def _client(self) -> "_native.PaypackClient":
-        native = self._native_client
-        if native is None:
-            raise RuntimeError(f"this {type(self).__name__} is closed")
-        return native
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._native_client is None
-
-    @property
-    def base_url(self) -> str:
-        """The base URL requests go to."""
-        return self._client.base_url()
-
-    def close(self) -> None:
-        """Releases this client: later calls raise ``RuntimeError``.
-
-        Calls already running finish normally. Closing twice is harmless.
-        """
-        self._native_client = None
-
-    def __repr__(self) -> str:
-        if self._native_client is None:
-            return f"{type(self).__name__}(closed)"
-        return f"{type(self).__name__}(base_url={self._native_client.base_url()!r})"
-
-
-class PaypackClient(_ClientBase):
+class PaypackClient(_ClientBase, _Blocking):
     """The blocking Paypack client.
 
     Create one per application and reuse it: it owns one connection pool and one token,
@@ -294,18 +259,6 @@ class PaypackClient(_ClientBase):
     """
 
     __slots__ = ()
-
-    def __enter__(self) -> "PaypackClient":
-        self._client  # raises if closed
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def as_async(self) -> "AsyncPaypackClient":
         """An :class:`AsyncPaypackClient` sharing this client's connection pool and token."""
@@ -451,7 +404,7 @@ class PaypackClient(_ClientBase):
         )
 
 
-class AsyncPaypackClient(_ClientBase):
+class AsyncPaypackClient(_ClientBase, _Async):
     """The asyncio Paypack client: the same calls as :class:`PaypackClient`, awaited.
 
     Concurrent calls really run concurrently, on the Rust core's worker threads, and
@@ -461,22 +414,6 @@ class AsyncPaypackClient(_ClientBase):
     """
 
     __slots__ = ()
-
-    async def __aenter__(self) -> "AsyncPaypackClient":
-        self._client  # raises if closed
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Releases this client, as :meth:`close` does."""
-        self.close()
 
     def as_sync(self) -> PaypackClient:
         """A blocking :class:`PaypackClient` sharing this client's connection pool and token."""

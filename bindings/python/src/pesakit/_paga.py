@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import decimal
 import json
-from types import TracebackType
-from typing import Any, Dict, Iterable, List, Optional, Type, TypeVar, Union
+from typing import Any, Dict, Iterable, List, Optional, Union
 
+from ._handle import _Async, _Blocking, _Handle
 from . import _convert, _logging, _native
 from ._convert import AmountLike, Seconds
 
-_C = TypeVar("_C", bound="_PagaBase")
 
 _DEFAULTS = _native.PagaOptions()
 
@@ -143,10 +142,10 @@ def _json_object(text: str) -> Dict[str, Any]:
     return value
 
 
-class _PagaBase:
+class _PagaBase(_Handle):
     """What the blocking and the async Paga client share: configuration and lifetime."""
 
-    __slots__ = ("_native_client",)
+    __slots__ = ()
 
     def __init__(
         self,
@@ -219,29 +218,6 @@ class _PagaBase:
             logger=_logging.adapt(logger),
         )
 
-    @classmethod
-    def _wrap(cls: Type[_C], native: "_native.PagaClient") -> _C:
-        client = cls.__new__(cls)
-        client._native_client = native
-        return client
-
-    @property
-    def _client(self) -> "_native.PagaClient":
-        native = self._native_client
-        if native is None:
-            raise RuntimeError(f"this {type(self).__name__} is closed")
-        return native
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._native_client is None
-
-    @property
-    def base_url(self) -> str:
-        """The base URL requests go to."""
-        return self._client.base_url()
-
     def authorization_url(
         self, scopes: NamesLike, user_data: NamesLike = ()
     ) -> "_native.PagaAuthorization":
@@ -265,20 +241,8 @@ class _PagaBase:
         again before the next call for them."""
         self._client.forget_user(_convert.required_text(user, "user"))
 
-    def close(self) -> None:
-        """Releases this client: later calls raise ``RuntimeError``.
 
-        Calls already running finish normally. Closing twice is harmless.
-        """
-        self._native_client = None
-
-    def __repr__(self) -> str:
-        if self._native_client is None:
-            return f"{type(self).__name__}(closed)"
-        return f"{type(self).__name__}(base_url={self._native_client.base_url()!r})"
-
-
-class PagaClient(_PagaBase):
+class PagaClient(_PagaBase, _Blocking):
     """The blocking Paga Connect client: send users to Paga once, handle their return,
     then charge them, pay them and read their details by the key (``user``) you stored
     their tokens under.
@@ -297,18 +261,6 @@ class PagaClient(_PagaBase):
     """
 
     __slots__ = ()
-
-    def __enter__(self) -> "PagaClient":
-        self._client  # raises if closed
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def as_async(self) -> "AsyncPagaClient":
         """An :class:`AsyncPagaClient` sharing this client's connection pool and tokens."""
@@ -397,7 +349,7 @@ class PagaClient(_PagaBase):
         return _json_object(text)
 
 
-class AsyncPagaClient(_PagaBase):
+class AsyncPagaClient(_PagaBase, _Async):
     """The asyncio Paga Connect client: the same calls as :class:`PagaClient`, awaited.
 
     Concurrent calls really run concurrently, on the Rust core's worker threads, and
@@ -407,22 +359,6 @@ class AsyncPagaClient(_PagaBase):
     """
 
     __slots__ = ()
-
-    async def __aenter__(self) -> "AsyncPagaClient":
-        self._client  # raises if closed
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Releases this client, as :meth:`close` does."""
-        self.close()
 
     def as_sync(self) -> PagaClient:
         """A blocking :class:`PagaClient` sharing this client's connection pool and tokens."""
