@@ -251,6 +251,26 @@ impl Error {
             ErrorKind::RateLimited | ErrorKind::Gateway | ErrorKind::Network | ErrorKind::Timeout
         )
     }
+
+    /// Whether the gateway may have acted on the request although the call failed: a
+    /// server error, a timeout or lost connection after the request was sent, or an
+    /// answer that could not be read. For a call that moves money or creates something,
+    /// look it up (or repeat it with the same idempotency key) before trying again.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            ErrorKind::Gateway | ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Decode
+        )
+    }
+
+    /// Adds `note` (advice on finding out what happened) when the outcome is unknown.
+    pub(crate) fn note_if_outcome_unknown(self, note: impl FnOnce() -> String) -> Self {
+        if self.outcome_unknown() {
+            self.with_note(note())
+        } else {
+            self
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -266,7 +286,7 @@ impl fmt::Display for Error {
             write!(f, "; {}: {}", field.field, field.messages.join(" "))?;
         }
         if let Some(key) = &self.inner.idempotency_key {
-            if self.is_transient() {
+            if self.outcome_unknown() {
                 write!(
                     f,
                     "; the outcome is unknown: retry with idempotency key {key} or look the transaction up"
@@ -346,6 +366,14 @@ mod tests {
         assert!(e.to_string().contains("retry with idempotency key k1"));
         let v = Error::validation("bad").with_idempotency_key("k1");
         assert_eq!(v.to_string(), "bad");
+        // An unreadable answer to a money call: the gateway acted, the result is unknown.
+        let d = Error::decode("Paypack cash-in: the answer was empty").with_idempotency_key("k2");
+        assert!(d.outcome_unknown());
+        assert!(d.to_string().contains("retry with idempotency key k2"));
+        // A rate limit means the gateway did not act.
+        let r = Error::new(ErrorKind::RateLimited, "slow down").with_idempotency_key("k3");
+        assert!(!r.outcome_unknown());
+        assert!(!r.to_string().contains("k3"));
     }
 
     #[test]

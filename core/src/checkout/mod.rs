@@ -461,8 +461,9 @@ impl Client {
     /// The amount is converted to minor units by the currency's exponent; a value with
     /// more digits than the currency has is a validation error, never rounded. The
     /// gateway has no idempotency key, so this call is retried only when the request
-    /// certainly did not arrive; after a timeout or a server error the error says to
-    /// look the reference up before creating another checkout.
+    /// certainly did not arrive; when the outcome is unknown (a timeout, a lost connection,
+    /// a server error, an unreadable answer) the error says to look the reference up before
+    /// creating another checkout.
     pub async fn create_checkout(&self, request: &CheckoutRequest) -> Result<Checkout> {
         let currency = request.currency.trim().to_ascii_uppercase();
         if currency.is_empty() {
@@ -527,29 +528,25 @@ impl Client {
         )
         .json(&body);
         call.repeat = Repeat::OnlyIfNotSent;
-        let answer = self
-            .send_with_client_token(call, SCOPE_CREATE)
-            .await
-            .map_err(|e| {
-                if e.is_transient() && e.kind() != ErrorKind::RateLimited {
-                    e.with_note(format!(
-                        "the checkout may have been created: do not create it again blindly; look for reference {reference} (webhooks, dashboard) first"
-                    ))
-                } else {
-                    e
-                }
-            })?;
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Created {
             checkout_url: Option<String>,
         }
-        let created: Data<Created> = decode("checkout create", &answer.body, false)?;
-        let url = created
-            .data
-            .and_then(|d| d.checkout_url)
-            .ok_or_else(|| Error::decode("checkout create: the answer has no data.checkoutUrl"))?;
-        parse_checkout_url(&url)
+        async {
+            let answer = self.send_with_client_token(call, SCOPE_CREATE).await?;
+            let created: Data<Created> = decode("checkout create", &answer.body, false)?;
+            let url = created.data.and_then(|d| d.checkout_url).ok_or_else(|| {
+                Error::decode("checkout create: the answer has no data.checkoutUrl")
+            })?;
+            parse_checkout_url(&url)
+        }
+        .await
+        .map_err(|e| {
+            e.note_if_outcome_unknown(|| format!(
+                "the checkout may have been created: do not create it again blindly; look for reference {reference} (webhooks, dashboard) first"
+            ))
+        })
     }
 
     /// The payment `id`. Needs scope `payments.get`; retried automatically.
@@ -635,7 +632,8 @@ impl Client {
         application_answer(&answer.body)
     }
 
-    /// Creates a payment application (OAuth). Not retried once it may have arrived.
+    /// Creates a payment application (OAuth). Not retried once it may have arrived; when
+    /// the outcome is unknown the error says to look for the application by name first.
     pub async fn create_payment_application(
         &self,
         app: &NewPaymentApplication,
@@ -678,8 +676,16 @@ impl Client {
         )
         .json(&body);
         call.repeat = Repeat::OnlyIfNotSent;
-        let answer = self.send_with_oauth(call).await?;
-        application_answer(&answer.body)
+        async { application_answer(&self.send_with_oauth(call).await?.body) }
+            .await
+            .map_err(|e| {
+                e.note_if_outcome_unknown(|| {
+                    format!(
+                        "the application may have been created: look for one named {:?} in payment_applications() before creating it again",
+                        app.name.trim()
+                    )
+                })
+            })
     }
 }
 

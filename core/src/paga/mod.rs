@@ -354,6 +354,16 @@ impl Inner {
 }
 
 /// A Paga result object's `errorCode`/`errorMessage` as an error, when set.
+/// Adds, when the outcome of a payment or transfer is unknown, how to find out before
+/// sending it again.
+fn unknown_payment(error: Error, what: &str, reference: &str) -> Error {
+    error.note_if_outcome_unknown(|| {
+        format!(
+            "the {what} may have been made: look up reference number {reference} before sending it again"
+        )
+    })
+}
+
 fn result_error(result: &serde_json::Value, what: &str) -> Result<()> {
     let code = match result.get("errorCode") {
         Some(serde_json::Value::String(s)) => s.trim().to_owned(),
@@ -567,7 +577,8 @@ impl Client {
         self.inner.store.clear(&self.inner.user_key(user))
     }
 
-    /// Charges `user`. Not retried once the request may have arrived.
+    /// Charges `user`. Not retried once the request may have arrived; when the outcome is
+    /// unknown the error names the reference number to look up before paying again.
     pub async fn merchant_payment(
         &self,
         user: &str,
@@ -614,10 +625,19 @@ impl Client {
             "merchant payment",
         );
         call.repeat = Repeat::OnlyIfNotSent;
-        let answer = self.inner.send_for(user, call).await?;
-        let v: serde_json::Value = decode("Paga merchant payment", &answer.body, false)?;
+        let answer = self
+            .inner
+            .send_for(user, call)
+            .await
+            .and_then(|answer| decode("Paga merchant payment", &answer.body, false))
+            .map_err(|e| unknown_payment(e, "payment", reference))?;
+        let v: serde_json::Value = answer;
         let result = v.get("merchantPaymentResult").cloned().ok_or_else(|| {
-            Error::decode("Paga merchant payment: the answer has no merchantPaymentResult")
+            unknown_payment(
+                Error::decode("Paga merchant payment: the answer has no merchantPaymentResult"),
+                "payment",
+                reference,
+            )
         })?;
         result_error(&result, "merchant payment")?;
         Ok(MerchantPayment {
@@ -630,7 +650,8 @@ impl Client {
         })
     }
 
-    /// Sends money to a Paga user (v2). Not retried once the request may have arrived.
+    /// Sends money to a Paga user (v2). Not retried once the request may have arrived; when
+    /// the outcome is unknown the error names the reference number to look up first.
     pub async fn money_transfer(
         &self,
         user: &str,
@@ -661,8 +682,12 @@ impl Client {
         )
         .query("recipientCredential", Some(recipient));
         call.repeat = Repeat::OnlyIfNotSent;
-        let answer = self.inner.send_for(user, call).await?;
-        let v: serde_json::Value = decode("Paga money transfer", &answer.body, false)?;
+        let v: serde_json::Value = self
+            .inner
+            .send_for(user, call)
+            .await
+            .and_then(|answer| decode("Paga money transfer", &answer.body, false))
+            .map_err(|e| unknown_payment(e, "transfer", reference))?;
         result_error(&v, "money transfer")?;
         Ok(MoneyTransfer {
             transaction_id: text_field(&v, "transactionId"),
