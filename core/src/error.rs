@@ -87,6 +87,8 @@ struct Inner {
     idempotency_key: Option<String>,
     field_errors: Vec<FieldError>,
     note: Option<String>,
+    /// Set on failures that no retry can cure (a refused certificate).
+    permanent: bool,
     source: Option<Box<dyn StdError + Send + Sync>>,
 }
 
@@ -114,6 +116,7 @@ impl Error {
                 idempotency_key: None,
                 field_errors: Vec::new(),
                 note: None,
+                permanent: false,
                 source: None,
             }),
         }
@@ -182,6 +185,16 @@ impl Error {
     pub(crate) fn with_note(mut self, note: impl Into<String>) -> Self {
         self.inner.note = Some(note.into());
         self
+    }
+
+    /// Marks a failure that no retry can cure.
+    pub(crate) fn permanent(mut self) -> Self {
+        self.inner.permanent = true;
+        self
+    }
+
+    pub(crate) fn is_permanent(&self) -> bool {
+        self.inner.permanent
     }
 
     pub(crate) fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {

@@ -343,7 +343,7 @@ impl Transport {
         sent: bool,
         retries: u32,
     ) -> Option<Duration> {
-        if retries >= self.retry.max_retries {
+        if retries >= self.retry.max_retries || error.is_permanent() {
             return None;
         }
         let safe = call.repeat == Repeat::Safe;
@@ -439,6 +439,15 @@ impl Transport {
                     self.request_timeout.as_millis()
                 ),
             )
+        } else if let Some(tls) = tls_failure(&e) {
+            // A certificate the client does not trust stays untrusted: never retried.
+            let text = format!(
+                "{what}: the TLS handshake with {} failed ({tls}); no request was sent",
+                self.host()
+            );
+            return Error::new(ErrorKind::Network, text)
+                .permanent()
+                .with_source(e.without_url());
         } else if e.is_connect() {
             (
                 ErrorKind::Network,
@@ -591,6 +600,26 @@ fn laravel_field_errors(v: &serde_json::Value) -> Vec<crate::error::FieldError> 
             },
         })
         .collect()
+}
+
+/// The TLS failure behind a transport error, if there is one (a refused certificate,
+/// a handshake the server broke off), found by walking the error's sources.
+fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = source {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        // An `io::Error` wrapping another error reports that error's source, not the
+        // error itself: step into it explicitly.
+        source = match error.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
+    }
+    None
 }
 
 /// `Retry-After` as seconds or an HTTP date.

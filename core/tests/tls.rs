@@ -11,8 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls;
 
 /// A TLS server on loopback with a self-signed certificate for `localhost`, counting
-/// the requests that reach it after a completed handshake.
-async fn self_signed_server() -> (u16, Arc<AtomicUsize>, Vec<u8>) {
+/// the connections it accepts and the requests that reach it after a completed handshake.
+async fn self_signed_server() -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>, Vec<u8>) {
     let cert =
         rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
             .unwrap();
@@ -31,8 +31,11 @@ async fn self_signed_server() -> (u16, Arc<AtomicUsize>, Vec<u8>) {
     let port = listener.local_addr().unwrap().port();
     let served = Arc::new(AtomicUsize::new(0));
     let counter = served.clone();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let accepted = connections.clone();
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
+            accepted.fetch_add(1, Ordering::SeqCst);
             let acceptor = acceptor.clone();
             let counter = counter.clone();
             tokio::spawn(async move {
@@ -51,12 +54,12 @@ async fn self_signed_server() -> (u16, Arc<AtomicUsize>, Vec<u8>) {
             });
         }
     });
-    (port, served, der)
+    (port, served, connections, der)
 }
 
 #[tokio::test]
 async fn an_untrusted_certificate_gets_no_request() {
-    let (port, served, der) = self_signed_server().await;
+    let (port, served, connections, der) = self_signed_server().await;
     for allow_loopback in [false, true] {
         let client = Client::builder()
             .client_id("id")
@@ -67,8 +70,11 @@ async fn an_untrusted_certificate_gets_no_request() {
             .unwrap();
         let e = client.profile().await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Network, "{e}");
-        assert!(e.to_string().contains("could not connect"), "{e}");
+        assert!(e.to_string().contains("TLS handshake"), "{e}");
+        assert!(e.to_string().contains("certificate"), "{e}");
     }
+    // A refused certificate is final: one connection per call, never retried.
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
     assert_eq!(
         served.load(Ordering::SeqCst),
         0,
