@@ -89,6 +89,11 @@ impl TokenResponse {
     }
 }
 
+/// Reads a token answer. It carries tokens, so a failure never keeps the body.
+pub(crate) fn decode_token_response(what: &str, body: &[u8]) -> Result<TokenResponse> {
+    crate::http::decode(what, body, true)
+}
+
 /// Makes an RFC 6749 §5.2 error answer (`invalid_grant`, `invalid_client`, …) an
 /// authentication error that keeps the OAuth error code, with advice for the codes
 /// that need a person.
