@@ -122,7 +122,11 @@ fn check_tokens(outcome: &Result<TokenSet, Error>) {
             // What a token prints must not depend on its value.
             let shown = |s: &crate::secret::Secret| format!("{s:?} {s}");
             let reference = shown(&crate::secret::Secret::new("reference-token"));
-            assert_eq!(shown(&t.access_token), reference, "an access token printed itself");
+            assert_eq!(
+                shown(&t.access_token),
+                reference,
+                "an access token printed itself"
+            );
             if let Some(r) = &t.refresh_token {
                 assert_eq!(shown(r), reference, "a refresh token printed itself");
             }
