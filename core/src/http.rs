@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use url::Url;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -402,27 +402,25 @@ impl Transport {
             }
         };
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(parse_retry_after);
-        let is_html = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.to_ascii_lowercase().contains("html"));
+        // Headers are only read from failed answers (Retry-After, an HTML error page).
+        let failure_headers = (!status.is_success()).then(|| response.headers().clone());
         let body = match response.bytes().await {
             Ok(b) => b,
             Err(e) => return Err((self.transport_error(call, e), true)),
         };
-        if status.is_success() {
-            return Ok(Answer { body });
+        match failure_headers {
+            None => Ok(Answer { body }),
+            Some(headers) => Err((
+                failed_answer(
+                    &self.what(call),
+                    status.as_u16(),
+                    &headers,
+                    &body,
+                    call.sensitive,
+                ),
+                true,
+            )),
         }
-        Err((
-            self.status_error(call, status, &body, is_html)
-                .with_retry_after(retry_after),
-            true,
-        ))
     }
 
     fn what(&self, call: &Call<'_>) -> String {
@@ -469,52 +467,71 @@ impl Transport {
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| "the gateway".to_owned())
     }
+}
 
-    fn status_error(
-        &self,
-        call: &Call<'_>,
-        status: StatusCode,
-        body: &Bytes,
-        is_html: bool,
-    ) -> Error {
-        let code = status.as_u16();
-        let (kind, phrase) = match code {
-            401 => (ErrorKind::Authentication, "authentication failed"),
-            403 => (ErrorKind::Permission, "permission denied"),
-            404 => (ErrorKind::NotFound, "not found"),
-            400 | 409 | 422 => (ErrorKind::Validation, "the request was refused as invalid"),
-            429 => (ErrorKind::RateLimited, "rate limited"),
-            500..=599 => (ErrorKind::Gateway, "the gateway failed"),
-            _ => (ErrorKind::Gateway, "unexpected answer"),
-        };
-        let trimmed = trim_ascii(body);
-        let mut text = format!("{}: {phrase}", self.what(call));
-        let mut field_errors = Vec::new();
-        let (message, gateway_code) = if trimmed.is_empty() {
-            text.push_str(" with an empty body");
-            (None, None)
-        } else if is_html || trimmed.first() == Some(&b'<') {
-            text.push_str(" with an HTML page instead of JSON (often a proxy or maintenance page)");
-            (None, None)
-        } else {
-            match serde_json::from_slice::<serde_json::Value>(trimmed) {
-                Ok(v) => {
-                    field_errors = laravel_field_errors(&v);
-                    gateway_fields(&v)
-                }
-                Err(_) => {
-                    text.push_str(" with a body that is not JSON");
-                    (None, None)
-                }
+/// The error a non-2xx answer becomes: [`status_error`] plus the `Retry-After` wait.
+/// HTML is recognised from the `Content-Type` header as well as from the body.
+pub(crate) fn failed_answer(
+    what: &str,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    sensitive: bool,
+) -> Error {
+    let retry_after = headers.get(RETRY_AFTER).and_then(parse_retry_after);
+    let is_html = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("html"));
+    status_error(what, status, body, is_html, sensitive).with_retry_after(retry_after)
+}
+
+/// Translates a non-2xx answer into an [`Error`]: the kind from the status, the
+/// gateway's message, code and field errors from a JSON body, and the raw body unless
+/// the answer may carry tokens (`sensitive`). `what` names the gateway and operation.
+pub(crate) fn status_error(
+    what: &str,
+    code: u16,
+    body: &[u8],
+    is_html: bool,
+    sensitive: bool,
+) -> Error {
+    let (kind, phrase) = match code {
+        401 => (ErrorKind::Authentication, "authentication failed"),
+        403 => (ErrorKind::Permission, "permission denied"),
+        404 => (ErrorKind::NotFound, "not found"),
+        400 | 409 | 422 => (ErrorKind::Validation, "the request was refused as invalid"),
+        429 => (ErrorKind::RateLimited, "rate limited"),
+        500..=599 => (ErrorKind::Gateway, "the gateway failed"),
+        _ => (ErrorKind::Gateway, "unexpected answer"),
+    };
+    let trimmed = trim_ascii(body);
+    let mut text = format!("{what}: {phrase}");
+    let mut field_errors = Vec::new();
+    let (message, gateway_code) = if trimmed.is_empty() {
+        text.push_str(" with an empty body");
+        (None, None)
+    } else if is_html || trimmed.first() == Some(&b'<') {
+        text.push_str(" with an HTML page instead of JSON (often a proxy or maintenance page)");
+        (None, None)
+    } else {
+        match serde_json::from_slice::<serde_json::Value>(trimmed) {
+            Ok(v) => {
+                field_errors = laravel_field_errors(&v);
+                gateway_fields(&v)
             }
-        };
-        Error::new(kind, text)
-            .with_status(code)
-            .with_gateway_message(message)
-            .with_gateway_code(gateway_code)
-            .with_field_errors(field_errors)
-            .with_body(if call.sensitive { None } else { raw_body(body) })
-    }
+            Err(_) => {
+                text.push_str(" with a body that is not JSON");
+                (None, None)
+            }
+        }
+    };
+    Error::new(kind, text)
+        .with_status(code)
+        .with_gateway_message(message)
+        .with_gateway_code(gateway_code)
+        .with_field_errors(field_errors)
+        .with_body(if sensitive { None } else { raw_body(body) })
 }
 
 /// Percent-encodes one path segment: everything but letters, digits, `-`, `.`, `_` and

@@ -60,6 +60,10 @@ pub mod checkout;
 pub mod paga;
 pub mod paypack;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use error::{Error, ErrorKind, FieldError, Result};
 pub use http::RetryPolicy;
 pub use log::{LogLevel, Logger};

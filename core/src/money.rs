@@ -50,23 +50,43 @@ impl Amount {
 
     /// The amount in minor units for a currency with `exponent` decimal digits
     /// (2 for cents, 0 for RWF). A value with more digits than the exponent allows is a
-    /// validation error, never rounded.
+    /// validation error, never rounded; so is one whose minor units do not fit an `i64`.
     pub fn to_minor_units(&self, exponent: u32) -> Result<i64, Error> {
-        if self.scale() > exponent {
+        let d = self.0.normalize();
+        if d.scale() > exponent {
             return Err(Error::validation(format!(
                 "amount {self} has more than {exponent} decimal digit(s) and cannot be expressed in minor units"
             )));
         }
-        let factor = Decimal::from_i128_with_scale(10i128.pow(exponent), 0);
-        self.0
-            .checked_mul(factor)
-            .and_then(|v| v.to_i64())
+        if d.is_zero() {
+            return Ok(0);
+        }
+        // Exact integer arithmetic: mantissa × 10^(exponent − scale), checked.
+        10i128
+            .checked_pow(exponent - d.scale())
+            .and_then(|factor| d.mantissa().checked_mul(factor))
+            .and_then(|minor| i64::try_from(minor).ok())
             .ok_or_else(|| Error::validation(format!("amount {self} is too large")))
     }
 
     /// The amount that `minor` minor units make in a currency with `exponent` digits.
+    /// Exact for every exponent a currency has; beyond the 28 decimal places a
+    /// [`Decimal`] holds, the value is rounded to them.
     pub fn from_minor_units(minor: i64, exponent: u32) -> Self {
-        Amount::new(Decimal::from_i128_with_scale(minor as i128, exponent))
+        let mut minor = i128::from(minor);
+        let mut exponent = exponent;
+        // Trailing zeros cost nothing to drop: 1200 at 30 digits is 12 at 28.
+        while exponent > Decimal::MAX_SCALE && minor != 0 && minor % 10 == 0 {
+            minor /= 10;
+            exponent -= 1;
+        }
+        let scale = exponent.min(Decimal::MAX_SCALE);
+        // |minor| < 2^63 always fits Decimal's 96-bit mantissa.
+        let mut value = Decimal::from_i128_with_scale(minor, scale);
+        for _ in 0..(exponent - scale).min(Decimal::MAX_SCALE + 1) {
+            value /= Decimal::TEN;
+        }
+        Amount::new(value)
     }
 
     /// The JSON number this amount is written as.
@@ -217,6 +237,51 @@ mod tests {
         );
         assert_eq!(Amount::from_minor_units(1234, 2), a);
         assert_eq!(Amount::from_minor_units(500, 0), Amount::from(500));
+    }
+
+    #[test]
+    fn minor_units_never_panic_on_large_exponents() {
+        // Found by the `amount` fuzz target: exponents above 28 panicked inside
+        // rust_decimal (10^29 does not fit its mantissa) or overflowed 10^exponent.
+        let a: Amount = "80.0001".parse().unwrap();
+        for exponent in [29, 31, 38, 39, 64, u32::MAX] {
+            let e = a.to_minor_units(exponent).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Validation, "{exponent}");
+        }
+        assert_eq!(Amount::ZERO.to_minor_units(u32::MAX).unwrap(), 0);
+        let tiny: Amount = "0.0000000000000000000000000001".parse().unwrap();
+        assert_eq!(tiny.to_minor_units(30).unwrap(), 100);
+        assert_eq!(Amount::from_minor_units(100, 30), tiny);
+        assert_eq!(
+            Amount::from_minor_units(i64::MAX, 18)
+                .to_minor_units(18)
+                .unwrap(),
+            i64::MAX
+        );
+        // Finer than 28 places: rounded to them, never a panic.
+        assert_eq!(
+            Amount::from_minor_units(123, 30).to_string(),
+            "0.0000000000000000000000000001"
+        );
+        assert_eq!(Amount::from_minor_units(1, u32::MAX), Amount::ZERO);
+        assert_eq!(Amount::from_minor_units(-7, 40), Amount::ZERO);
+    }
+
+    #[test]
+    fn long_json_numbers_read_back_exactly() {
+        // Found by the `amount` fuzz target: serde_json's default float parser may be one
+        // ULP off, so these read as ...1234568 and ...160000... (fixed by its
+        // `float_roundtrip` feature, enabled in the workspace).
+        for text in ["123456789.12345679", "79228162512132165000000000000"] {
+            let want: Amount = text.parse().unwrap();
+            let read: Amount = serde_json::from_str(text).unwrap();
+            assert_eq!(read, want, "{text} read from JSON");
+        }
+        // Sent as 7.9228162512132165e+28, which must read back as the same amount.
+        let sent: Amount = "79228162512132165000000000000".parse().unwrap();
+        let n = sent.to_json_number().unwrap();
+        let back: Amount = serde_json::from_str(&n.to_string()).unwrap();
+        assert_eq!(back, sent, "sent as {n}");
     }
 
     #[test]

@@ -64,9 +64,10 @@ impl TokenResponse {
             v.as_f64()
                 .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
         });
+        // An absurd lifetime (1e30 s) counts as unreadable: the fallback applies.
         let lifetime = seconds
             .filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64)
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
             .unwrap_or(fallback_lifetime);
         let expires_at = jiff::SignedDuration::try_from(lifetime)
             .ok()
@@ -87,6 +88,11 @@ impl TokenResponse {
             obtained_at: now,
         })
     }
+}
+
+/// Reads a token answer. It carries tokens, so a failure never keeps the body.
+pub(crate) fn decode_token_response(what: &str, body: &[u8]) -> Result<TokenResponse> {
+    crate::http::decode(what, body, true)
 }
 
 /// Makes an RFC 6749 §5.2 error answer (`invalid_grant`, `invalid_client`, …) an
@@ -140,6 +146,21 @@ mod tests {
             .into_token_set("t", Some(&old), Duration::from_secs(60))
             .unwrap();
         assert_eq!(t.refresh_token.unwrap().expose(), "r1");
+
+        // Found while writing the fuzz targets: a lifetime beyond `Duration` panicked.
+        for huge in ["1e30", "\"36893488147419103232\"", "1.7976931348623157e308"] {
+            let r: TokenResponse =
+                serde_json::from_str(&format!(r#"{{"access_token":"a","expires_in":{huge}}}"#))
+                    .unwrap();
+            let t = r
+                .into_token_set("t", None, Duration::from_secs(60))
+                .unwrap();
+            assert_eq!(
+                t.expires_at.duration_since(t.obtained_at).as_secs(),
+                60,
+                "{huge}"
+            );
+        }
 
         let mac: TokenResponse =
             serde_json::from_str(r#"{"access_token":"a","token_type":"mac"}"#).unwrap();

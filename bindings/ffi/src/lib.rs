@@ -19,6 +19,10 @@ mod paga;
 mod paypack;
 mod types;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use callbacks::{LogLevel, Logger, TokenSet, TokenStore};
 pub use checkout::{
     Checkout, CheckoutClient, CheckoutEventKind, CheckoutOAuth, CheckoutOptions, CheckoutRequest,

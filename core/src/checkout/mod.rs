@@ -26,7 +26,7 @@ use reqwest::Method;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{check_base_url, decode, segment, Answer, Call, Repeat, Transport};
 use crate::money::Amount;
-use crate::oauth::{token_error, TokenResponse};
+use crate::oauth::{decode_token_response, token_error};
 use crate::secret::Secret;
 use crate::settings::{env_flag, Settings};
 use crate::time::Timestamp;
@@ -387,16 +387,23 @@ impl Authenticator for Refresher<'_> {
             .send(&call)
             .await
             .map_err(|e| token_error(e, "checkout OAuth token refresh"))?;
-        let response: TokenResponse = decode("checkout OAuth token refresh", &answer.body, true)?;
-        response.into_token_set(
-            "checkout OAuth token refresh",
-            Some(refresh_token),
-            FALLBACK_OAUTH_LIFETIME,
-        )
+        decode_oauth_refresh(&answer.body, refresh_token)
     }
 }
 
-fn scope_note(e: Error, scope: &str) -> Error {
+/// Reads an OAuth refresh answer; a response without a refresh token keeps
+/// `refresh_token`.
+pub(crate) fn decode_oauth_refresh(body: &[u8], refresh_token: &Secret) -> Result<TokenSet> {
+    let what = "checkout OAuth token refresh";
+    decode_token_response(what, body)?.into_token_set(
+        what,
+        Some(refresh_token),
+        FALLBACK_OAUTH_LIFETIME,
+    )
+}
+
+/// Adds advice to a 403: the client token lacks `scope`.
+pub(crate) fn scope_note(e: Error, scope: &str) -> Error {
     if e.kind() == ErrorKind::Permission {
         e.with_note(format!(
             "the client token lacks the scope {scope} (or *): create one with it in the dashboard"
@@ -528,25 +535,11 @@ impl Client {
         )
         .json(&body);
         call.repeat = Repeat::OnlyIfNotSent;
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Created {
-            checkout_url: Option<String>,
-        }
-        async {
-            let answer = self.send_with_client_token(call, SCOPE_CREATE).await?;
-            let created: Data<Created> = decode("checkout create", &answer.body, false)?;
-            let url = created.data.and_then(|d| d.checkout_url).ok_or_else(|| {
-                Error::decode("checkout create: the answer has no data.checkoutUrl")
-            })?;
-            parse_checkout_url(&url)
-        }
-        .await
-        .map_err(|e| {
-            e.note_if_outcome_unknown(|| format!(
-                "the checkout may have been created: do not create it again blindly; look for reference {reference} (webhooks, dashboard) first"
-            ))
-        })
+        let answer = self
+            .send_with_client_token(call, SCOPE_CREATE)
+            .await
+            .map_err(|e| create_error(e, reference))?;
+        decode_created(&answer.body).map_err(|e| create_error(e, reference))
     }
 
     /// The payment `id`. Needs scope `payments.get`; retried automatically.
@@ -559,11 +552,7 @@ impl Client {
                 SCOPE_GET,
             )
             .await?;
-        let data: Data<WirePayment> = decode("checkout get payment", &answer.body, false)?;
-        data.data
-            .ok_or_else(|| Error::decode("checkout get payment: the answer has no data"))?
-            .into_model()
-            .map_err(|p| Error::decode(format!("checkout get payment: {p}")))
+        decode_payment(&answer.body)
     }
 
     /// What the payer must do to pay `payment_id` with `provider` / `method` (an
@@ -588,10 +577,7 @@ impl Client {
                 SCOPE_INSTRUCTIONS,
             )
             .await?;
-        let data: Data<serde_json::Value> =
-            decode("checkout payer instructions", &answer.body, false)?;
-        data.data
-            .ok_or_else(|| Error::decode("checkout payer instructions: the answer has no data"))
+        decode_payer_instructions(&answer.body)
     }
 
     /// Every payment application (OAuth). Retried automatically.
@@ -603,16 +589,7 @@ impl Client {
             "list payment applications",
         );
         let answer = self.send_with_oauth(call).await?;
-        let data: Data<Vec<serde_json::Value>> =
-            decode("checkout payment applications", &answer.body, false)?;
-        data.data
-            .unwrap_or_default()
-            .into_iter()
-            .map(|raw| {
-                application_from(raw)
-                    .map_err(|p| Error::decode(format!("checkout payment applications: {p}")))
-            })
-            .collect()
+        decode_applications(&answer.body)
     }
 
     /// The payment application `id` (OAuth). Retried automatically.
@@ -689,7 +666,60 @@ impl Client {
     }
 }
 
-fn application_answer(body: &[u8]) -> Result<PaymentApplication> {
+/// After a failure that may have reached the gateway, says not to create the checkout
+/// `reference` again blindly.
+pub(crate) fn create_error(e: Error, reference: &str) -> Error {
+    e.note_if_outcome_unknown(|| format!(
+        "the checkout may have been created: do not create it again blindly; look for reference {reference} (webhooks, dashboard) first"
+    ))
+}
+
+/// Reads a create-checkout answer (`{"data": {"checkoutUrl": …}}`).
+pub(crate) fn decode_created(body: &[u8]) -> Result<Checkout> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Created {
+        checkout_url: Option<String>,
+    }
+    let created: Data<Created> = decode("checkout create", body, false)?;
+    let url = created
+        .data
+        .and_then(|d| d.checkout_url)
+        .ok_or_else(|| Error::decode("checkout create: the answer has no data.checkoutUrl"))?;
+    parse_checkout_url(&url)
+}
+
+/// Reads a get-payment answer (`{"data": {payment}}`).
+pub(crate) fn decode_payment(body: &[u8]) -> Result<Payment> {
+    let data: Data<WirePayment> = decode("checkout get payment", body, false)?;
+    data.data
+        .ok_or_else(|| Error::decode("checkout get payment: the answer has no data"))?
+        .into_model()
+        .map_err(|p| Error::decode(format!("checkout get payment: {p}")))
+}
+
+/// Reads a payer-instructions answer: the raw `data` object.
+pub(crate) fn decode_payer_instructions(body: &[u8]) -> Result<serde_json::Value> {
+    let data: Data<serde_json::Value> = decode("checkout payer instructions", body, false)?;
+    data.data
+        .ok_or_else(|| Error::decode("checkout payer instructions: the answer has no data"))
+}
+
+/// Reads the payment applications list answer.
+pub(crate) fn decode_applications(body: &[u8]) -> Result<Vec<PaymentApplication>> {
+    let data: Data<Vec<serde_json::Value>> = decode("checkout payment applications", body, false)?;
+    data.data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|raw| {
+            application_from(raw)
+                .map_err(|p| Error::decode(format!("checkout payment applications: {p}")))
+        })
+        .collect()
+}
+
+/// Reads one payment application answer (get or create).
+pub(crate) fn application_answer(body: &[u8]) -> Result<PaymentApplication> {
     let data: Data<serde_json::Value> = decode("checkout payment application", body, false)?;
     let raw = data
         .data

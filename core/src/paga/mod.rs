@@ -29,7 +29,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::{decode, segment, Answer, Call, Repeat, Transport};
 use crate::log::LogSink;
 use crate::money::Amount;
-use crate::oauth::{token_error, TokenResponse};
+use crate::oauth::{decode_token_response, token_error, TokenResponse};
 use crate::secret::Secret;
 use crate::settings::Settings;
 use crate::token::{Authenticator, TokenManager, TokenSet, TokenStore};
@@ -263,7 +263,7 @@ impl Authenticator for UserRefresher<'_> {
     }
 
     async fn refresh(&self, refresh_token: &Secret) -> Result<TokenSet> {
-        let response = self
+        let body = self
             .inner
             .token_request(
                 &[
@@ -273,7 +273,7 @@ impl Authenticator for UserRefresher<'_> {
                 "token refresh",
             )
             .await?;
-        response.into_token_set("Paga token refresh", Some(refresh_token), FALLBACK_LIFETIME)
+        decode_refresh(&body, refresh_token)
     }
 }
 
@@ -306,11 +306,12 @@ impl Inner {
             .clone()
     }
 
+    /// Sends a token request; returns the answer body (it carries tokens).
     async fn token_request(
         &self,
         params: &[(&str, &str)],
         what: &'static str,
-    ) -> Result<TokenResponse> {
+    ) -> Result<bytes::Bytes> {
         let path = self.path("/oauth2/token");
         let mut call = Call::new(
             Method::POST,
@@ -335,7 +336,7 @@ impl Inner {
             .send(&call)
             .await
             .map_err(|e| token_error(e, &format!("Paga {what}")))?;
-        decode(&format!("Paga {what}"), &answer.body, true)
+        Ok(answer.body)
     }
 
     async fn send_for(&self, user: &str, call: Call<'_>) -> Result<Answer> {
@@ -343,13 +344,18 @@ impl Inner {
         self.manager(user)
             .send(&self.transport, &refresher, call)
             .await
-        .map_err(|e| {
-            if e.status() == Some(403) {
-                e.with_note("the user did not grant the scope this call needs: send them to Paga again asking for it")
-            } else {
-                e
-            }
-        })
+            .map_err(scope_refused)
+    }
+}
+
+/// Adds advice to a 403: the user did not grant the scope the call needs.
+pub(crate) fn scope_refused(e: Error) -> Error {
+    if e.status() == Some(403) {
+        e.with_note(
+            "the user did not grant the scope this call needs: send them to Paga again asking for it",
+        )
+    } else {
+        e
     }
 }
 
@@ -483,37 +489,7 @@ impl Client {
         request: &AuthorizationRequest,
         user: &str,
     ) -> Result<Grant> {
-        let url = url::Url::parse(callback_url)
-            .map_err(|e| Error::validation(format!("the Paga callback URL is not a URL: {e}")))?;
-        let param = |k: &str| {
-            url.query_pairs()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.into_owned())
-        };
-        let state = param("state").unwrap_or_default();
-        let matches: bool =
-            subtle::ConstantTimeEq::ct_eq(state.as_bytes(), request.state.as_bytes()).into();
-        if !matches {
-            return Err(Error::new(
-                ErrorKind::Authentication,
-                "Paga callback: the state does not match the one this authorization was started with (a forged or stale redirect)",
-            ));
-        }
-        if let Some(error) = param("error") {
-            let description = param("error_description");
-            return Err(Error::new(
-                ErrorKind::Authentication,
-                "Paga callback: the user did not authorize",
-            )
-            .with_gateway_code(Some(error))
-            .with_gateway_message(description));
-        }
-        let code = param("code").filter(|c| !c.is_empty()).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Authentication,
-                "Paga callback: the redirect carries neither a code nor an error",
-            )
-        })?;
+        let code = callback_code(callback_url, &request.state)?;
         self.exchange_code(&code, request.pkce_verifier.as_ref(), user)
             .await
     }
@@ -535,23 +511,8 @@ impl Client {
         if let Some(v) = pkce_verifier {
             params.push(("code_verifier", v.expose()));
         }
-        let response = self.inner.token_request(&params, "code exchange").await?;
-        let grant_scope = response.extra_text("scope");
-        let grant_data = response.extra_text("user_data");
-        let extra = response.extra.clone();
-        let tokens = response.into_token_set("Paga code exchange", None, FALLBACK_LIFETIME)?;
-        let grant = Grant {
-            scopes: split(&grant_scope)
-                .into_iter()
-                .map(|s| Scope::parse(&s))
-                .collect(),
-            user_data: split(&grant_data)
-                .into_iter()
-                .map(|s| UserData::parse(&s))
-                .collect(),
-            expires_at: tokens.expires_at,
-            extra,
-        };
+        let body = self.inner.token_request(&params, "code exchange").await?;
+        let (grant, tokens) = grant_from(decode_token_response("Paga code exchange", &body)?)?;
         self.inner
             .store
             .save(&self.inner.user_key(user), &tokens)
@@ -629,24 +590,11 @@ impl Client {
             .inner
             .send_for(user, call)
             .await
-            .and_then(|answer| decode("Paga merchant payment", &answer.body, false))
             .map_err(|e| unknown_payment(e, "payment", reference))?;
-        let v: serde_json::Value = answer;
-        let result = v.get("merchantPaymentResult").cloned().ok_or_else(|| {
-            unknown_payment(
-                Error::decode("Paga merchant payment: the answer has no merchantPaymentResult"),
-                "payment",
-                reference,
-            )
-        })?;
-        result_error(&result, "merchant payment")?;
-        Ok(MerchantPayment {
-            transaction_id: text_field(&result, "transactionId"),
-            confirmation_code: text_field(&result, "confirmationCode"),
-            amount: amount_field(&result, "amount"),
-            fee: amount_field(&result, "fee"),
-            currency: text_field(&result, "currency"),
-            raw: result,
+        // A refusal in the answer (errorCode) is definite; an unreadable answer is not.
+        decode_merchant_payment(&answer.body).map_err(|e| match e.kind() {
+            ErrorKind::Decode => unknown_payment(e, "payment", reference),
+            _ => e,
         })
     }
 
@@ -682,19 +630,14 @@ impl Client {
         )
         .query("recipientCredential", Some(recipient));
         call.repeat = Repeat::OnlyIfNotSent;
-        let v: serde_json::Value = self
+        let answer = self
             .inner
             .send_for(user, call)
             .await
-            .and_then(|answer| decode("Paga money transfer", &answer.body, false))
             .map_err(|e| unknown_payment(e, "transfer", reference))?;
-        result_error(&v, "money transfer")?;
-        Ok(MoneyTransfer {
-            transaction_id: text_field(&v, "transactionId"),
-            amount: amount_field(&v, "amount"),
-            fee: amount_field(&v, "fee"),
-            currency: text_field(&v, "currency"),
-            raw: v,
+        decode_money_transfer(&answer.body).map_err(|e| match e.kind() {
+            ErrorKind::Decode => unknown_payment(e, "transfer", reference),
+            _ => e,
         })
     }
 
@@ -710,26 +653,7 @@ impl Client {
         );
         call.repeat = Repeat::Safe;
         let answer = self.inner.send_for(user, call).await?;
-        let v: serde_json::Value = decode("Paga user details", &answer.body, false)?;
-        let result = v
-            .get("detailsResult")
-            .cloned()
-            .ok_or_else(|| Error::decode("Paga user details: the answer has no detailsResult"))?;
-        result_error(&result, "user details")?;
-        let d = result
-            .get("details")
-            .cloned()
-            .unwrap_or(serde_json::Value::Null);
-        Ok(UserDetails {
-            account_status: text_field(&d, "accountStatus"),
-            first_name: text_field(&d, "firstName"),
-            last_name: text_field(&d, "lastName"),
-            account_balance: amount_field(&d, "accountBalance"),
-            email: text_field(&d, "email"),
-            public_id: text_field(&d, "publicId"),
-            username: text_field(&d, "username"),
-            raw: d,
-        })
+        decode_user_details(&answer.body)
     }
 
     /// A one-time token for `user` (its shape is undocumented: returned as raw JSON).
@@ -752,10 +676,134 @@ impl Client {
         );
         call.repeat = Repeat::Safe;
         let answer = self.inner.send_for(user, call).await?;
-        let v: serde_json::Value = decode("Paga one-time token", &answer.body, false)?;
-        result_error(&v, "one-time token")?;
-        Ok(v)
+        decode_one_time_token(&answer.body)
     }
+}
+
+/// Checks a callback URL against the `state` the authorization started with and
+/// returns its authorization code; an `error=` redirect becomes an error.
+pub(crate) fn callback_code(callback_url: &str, state: &str) -> Result<String> {
+    let url = url::Url::parse(callback_url)
+        .map_err(|e| Error::validation(format!("the Paga callback URL is not a URL: {e}")))?;
+    let param = |k: &str| {
+        url.query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.into_owned())
+    };
+    let sent = param("state").unwrap_or_default();
+    let matches: bool = subtle::ConstantTimeEq::ct_eq(sent.as_bytes(), state.as_bytes()).into();
+    if !matches {
+        return Err(Error::new(
+            ErrorKind::Authentication,
+            "Paga callback: the state does not match the one this authorization was started with (a forged or stale redirect)",
+        ));
+    }
+    if let Some(error) = param("error") {
+        let description = param("error_description");
+        return Err(Error::new(
+            ErrorKind::Authentication,
+            "Paga callback: the user did not authorize",
+        )
+        .with_gateway_code(Some(error))
+        .with_gateway_message(description));
+    }
+    param("code").filter(|c| !c.is_empty()).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Authentication,
+            "Paga callback: the redirect carries neither a code nor an error",
+        )
+    })
+}
+
+/// What a code-exchange answer granted, and the tokens it carries.
+pub(crate) fn grant_from(response: TokenResponse) -> Result<(Grant, TokenSet)> {
+    let grant_scope = response.extra_text("scope");
+    let grant_data = response.extra_text("user_data");
+    let extra = response.extra.clone();
+    let tokens = response.into_token_set("Paga code exchange", None, FALLBACK_LIFETIME)?;
+    let grant = Grant {
+        scopes: split(&grant_scope)
+            .into_iter()
+            .map(|s| Scope::parse(&s))
+            .collect(),
+        user_data: split(&grant_data)
+            .into_iter()
+            .map(|s| UserData::parse(&s))
+            .collect(),
+        expires_at: tokens.expires_at,
+        extra,
+    };
+    Ok((grant, tokens))
+}
+
+/// Reads a refresh answer; a response without a refresh token keeps `refresh_token`.
+pub(crate) fn decode_refresh(body: &[u8], refresh_token: &Secret) -> Result<TokenSet> {
+    decode_token_response("Paga token refresh", body)?.into_token_set(
+        "Paga token refresh",
+        Some(refresh_token),
+        FALLBACK_LIFETIME,
+    )
+}
+
+/// Reads a merchant payment answer (`{"merchantPaymentResult": {…}}`).
+pub(crate) fn decode_merchant_payment(body: &[u8]) -> Result<MerchantPayment> {
+    let v: serde_json::Value = decode("Paga merchant payment", body, false)?;
+    let result = v.get("merchantPaymentResult").cloned().ok_or_else(|| {
+        Error::decode("Paga merchant payment: the answer has no merchantPaymentResult")
+    })?;
+    result_error(&result, "merchant payment")?;
+    Ok(MerchantPayment {
+        transaction_id: text_field(&result, "transactionId"),
+        confirmation_code: text_field(&result, "confirmationCode"),
+        amount: amount_field(&result, "amount"),
+        fee: amount_field(&result, "fee"),
+        currency: text_field(&result, "currency"),
+        raw: result,
+    })
+}
+
+/// Reads a money transfer answer.
+pub(crate) fn decode_money_transfer(body: &[u8]) -> Result<MoneyTransfer> {
+    let v: serde_json::Value = decode("Paga money transfer", body, false)?;
+    result_error(&v, "money transfer")?;
+    Ok(MoneyTransfer {
+        transaction_id: text_field(&v, "transactionId"),
+        amount: amount_field(&v, "amount"),
+        fee: amount_field(&v, "fee"),
+        currency: text_field(&v, "currency"),
+        raw: v,
+    })
+}
+
+/// Reads a user details answer (`{"detailsResult": {…, "details": {…}}}`).
+pub(crate) fn decode_user_details(body: &[u8]) -> Result<UserDetails> {
+    let v: serde_json::Value = decode("Paga user details", body, false)?;
+    let result = v
+        .get("detailsResult")
+        .cloned()
+        .ok_or_else(|| Error::decode("Paga user details: the answer has no detailsResult"))?;
+    result_error(&result, "user details")?;
+    let d = result
+        .get("details")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    Ok(UserDetails {
+        account_status: text_field(&d, "accountStatus"),
+        first_name: text_field(&d, "firstName"),
+        last_name: text_field(&d, "lastName"),
+        account_balance: amount_field(&d, "accountBalance"),
+        email: text_field(&d, "email"),
+        public_id: text_field(&d, "publicId"),
+        username: text_field(&d, "username"),
+        raw: d,
+    })
+}
+
+/// Reads a one-time token answer (raw JSON, after checking its `errorCode`).
+pub(crate) fn decode_one_time_token(body: &[u8]) -> Result<serde_json::Value> {
+    let v: serde_json::Value = decode("Paga one-time token", body, false)?;
+    result_error(&v, "one-time token")?;
+    Ok(v)
 }
 
 fn check_user(user: &str) -> Result<&str> {

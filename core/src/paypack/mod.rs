@@ -46,6 +46,9 @@ pub use models::{
 pub use validate::{normalize_phone, MIN_AMOUNT};
 pub use webhook::{WebhookVerifier, SIGNATURE_HEADER};
 
+#[cfg(feature = "fuzzing")]
+pub(crate) use webhook::parse_event;
+
 use models::{WireEventPage, WireProfile, WireTransaction, WireTransactionPage};
 
 /// Paypack's production base URL.
@@ -333,25 +336,26 @@ struct WireTokens {
     expires: Option<serde_json::Value>,
 }
 
-impl Inner {
-    fn token_set(&self, body: &[u8], what: &str) -> Result<TokenSet> {
-        let wire: WireTokens = decode(what, body, true)?;
-        let access = wire
-            .access
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| Error::decode(format!("{what}: the answer has no access token")))?;
-        let now = Timestamp::now();
-        let expires_at = expiry_from(wire.expires.as_ref(), &access, now, FALLBACK_TOKEN_LIFETIME);
-        let refresh_expires_at = wire.refresh.as_deref().and_then(jwt_expiry);
-        Ok(TokenSet {
-            access_token: Secret::new(access),
-            refresh_token: wire.refresh.filter(|r| !r.is_empty()).map(Secret::new),
-            expires_at,
-            refresh_expires_at,
-            obtained_at: now,
-        })
-    }
+/// Reads an authorize or refresh answer (`{"access", "refresh", "expires"}`).
+pub(crate) fn token_set(body: &[u8], what: &str) -> Result<TokenSet> {
+    let wire: WireTokens = decode(what, body, true)?;
+    let access = wire
+        .access
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| Error::decode(format!("{what}: the answer has no access token")))?;
+    let now = Timestamp::now();
+    let expires_at = expiry_from(wire.expires.as_ref(), &access, now, FALLBACK_TOKEN_LIFETIME);
+    let refresh_expires_at = wire.refresh.as_deref().and_then(jwt_expiry);
+    Ok(TokenSet {
+        access_token: Secret::new(access),
+        refresh_token: wire.refresh.filter(|r| !r.is_empty()).map(Secret::new),
+        expires_at,
+        refresh_expires_at,
+        obtained_at: now,
+    })
+}
 
+impl Inner {
     async fn refresh_at(&self, route: usize, refresh_token: &Secret) -> Result<TokenSet> {
         let (prefix, label) = REFRESH_ROUTES[route];
         let mut call = Call::new(
@@ -362,7 +366,7 @@ impl Inner {
         );
         call.sensitive = true;
         let answer = self.transport.send(&call).await?;
-        self.token_set(&answer.body, "Paypack token refresh")
+        token_set(&answer.body, "Paypack token refresh")
     }
 }
 
@@ -382,14 +386,8 @@ impl Authenticator for Inner {
         // Logging in twice is harmless: safe to repeat.
         call.repeat = Repeat::Safe;
         call.sensitive = true;
-        let answer = self.transport.send(&call).await.map_err(|e| {
-            if e.status() == Some(401) {
-                e.prefixed("the client id or secret was refused")
-            } else {
-                e
-            }
-        })?;
-        self.token_set(&answer.body, "Paypack authorize")
+        let answer = self.transport.send(&call).await.map_err(authorize_error)?;
+        token_set(&answer.body, "Paypack authorize")
     }
 
     async fn refresh(&self, refresh_token: &Secret) -> Result<TokenSet> {
@@ -496,12 +494,7 @@ impl Client {
         call.repeat = Repeat::Safe;
         call.idempotency_key = Some(&key);
         let answer = self.send_authed(call).await?;
-        let what = format!("Paypack {operation}");
-        let mut tx = decode::<WireTransaction>(&what, &answer.body, false)
-            .and_then(|w| {
-                w.into_model()
-                    .map_err(|p| Error::decode(format!("{what}: {p}")))
-            })
+        let mut tx = decode_transaction(&format!("Paypack {operation}"), &answer.body)
             .map_err(|e| e.with_idempotency_key(&key))?;
         // The answer does not echo the number; it is the one just sent.
         tx.client.get_or_insert(number);
@@ -521,9 +514,7 @@ impl Client {
         let answer = self
             .send_authed(Call::new(Method::GET, path, label, "find"))
             .await?;
-        decode::<WireTransaction>("Paypack find", &answer.body, false)?
-            .into_model()
-            .map_err(|p| Error::decode(format!("Paypack find: {p}")))
+        decode_transaction("Paypack find", &answer.body)
     }
 
     /// One page of transactions. Retried automatically.
@@ -541,9 +532,11 @@ impl Client {
         .query("kind", filter.kind.as_ref().map(|k| k.as_str().to_owned()))
         .query("client", filter.client.as_deref().map(str::trim));
         let answer = self.send_authed(call).await?;
-        decode::<WireTransactionPage>("Paypack list transactions", &answer.body, false)?
-            .into_model(filter.offset.unwrap_or(0), filter.limit.unwrap_or(20))
-            .map_err(|p| Error::decode(format!("Paypack list transactions: {p}")))
+        decode_transaction_page(
+            &answer.body,
+            filter.offset.unwrap_or(0),
+            filter.limit.unwrap_or(20),
+        )
     }
 
     /// One page of events. Retried automatically.
@@ -566,9 +559,11 @@ impl Client {
         .query("from", filter.from)
         .query("to", filter.to);
         let answer = self.send_authed(call).await?;
-        decode::<WireEventPage>("Paypack list events", &answer.body, false)?
-            .into_model(filter.offset.unwrap_or(0), filter.limit.unwrap_or(20))
-            .map_err(|p| Error::decode(format!("Paypack list events: {p}")))
+        decode_event_page(
+            &answer.body,
+            filter.offset.unwrap_or(0),
+            filter.limit.unwrap_or(20),
+        )
     }
 
     /// Every transaction matching `filter`, fetching pages as the stream is read
@@ -635,7 +630,7 @@ impl Client {
             "profile",
         );
         let answer = self.send_authed(call).await?;
-        Ok(decode::<WireProfile>("Paypack profile", &answer.body, false)?.into_model())
+        decode_profile(&answer.body)
     }
 
     /// Waits until transaction `reference` is processed and returns it, successful or
@@ -672,6 +667,45 @@ impl Client {
             tokio::time::sleep_until((now + self.inner.poll_interval).min(deadline)).await;
         }
     }
+}
+
+/// A 401 on authorize means the application's credentials were refused.
+pub(crate) fn authorize_error(e: Error) -> Error {
+    if e.status() == Some(401) {
+        e.prefixed("the client id or secret was refused")
+    } else {
+        e
+    }
+}
+
+/// Reads a transaction answer (cash-in, cash-out, find); `what` names the operation.
+pub(crate) fn decode_transaction(what: &str, body: &[u8]) -> Result<Transaction> {
+    decode::<WireTransaction>(what, body, false)?
+        .into_model()
+        .map_err(|p| Error::decode(format!("{what}: {p}")))
+}
+
+/// Reads a transaction list answer; `offset` and `limit` are the ones asked for.
+pub(crate) fn decode_transaction_page(
+    body: &[u8],
+    offset: u64,
+    limit: u64,
+) -> Result<TransactionPage> {
+    decode::<WireTransactionPage>("Paypack list transactions", body, false)?
+        .into_model(offset, limit)
+        .map_err(|p| Error::decode(format!("Paypack list transactions: {p}")))
+}
+
+/// Reads an events page answer; `offset` and `limit` are the ones asked for.
+pub(crate) fn decode_event_page(body: &[u8], offset: u64, limit: u64) -> Result<EventPage> {
+    decode::<WireEventPage>("Paypack list events", body, false)?
+        .into_model(offset, limit)
+        .map_err(|p| Error::decode(format!("Paypack list events: {p}")))
+}
+
+/// Reads the merchant profile answer.
+pub(crate) fn decode_profile(body: &[u8]) -> Result<Profile> {
+    Ok(decode::<WireProfile>("Paypack profile", body, false)?.into_model())
 }
 
 /// Offset pagination as a stream: fetches a page when the buffer runs dry, stops at a

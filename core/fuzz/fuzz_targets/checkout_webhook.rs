@@ -1,0 +1,3 @@
+#![no_main]
+//! `pesakit::fuzzing::targets::checkout_webhook`: see its documentation for the input format.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pesakit::fuzzing::targets::checkout_webhook(data));
