@@ -185,25 +185,29 @@ pub(crate) struct TransportConfig {
 }
 
 /// Checks a base URL: https, or http to a loopback address when explicitly allowed.
-/// Returns it without a trailing slash.
+/// Returns it without a trailing slash. Error messages show the URL with any
+/// credentials (`user:password@`) replaced by `[redacted]`.
 pub(crate) fn check_base_url(
     gateway: &str,
     raw: &str,
     allow_insecure_loopback: bool,
 ) -> Result<String> {
-    let url = Url::parse(raw.trim()).map_err(|e| {
+    let url = Url::parse(raw.trim());
+    // What messages show: the URL without its credentials.
+    let raw = redact_userinfo(raw);
+    let url = url.map_err(|e| {
         Error::configuration(format!(
             "{gateway} base URL {raw:?} is not a valid URL: {e}"
         ))
     })?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::configuration(format!(
-            "{gateway} base URL {raw:?} must not carry a query or fragment"
-        )));
-    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::configuration(format!(
             "{gateway} base URL must not carry credentials"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::configuration(format!(
+            "{gateway} base URL {raw:?} must not carry a query or fragment"
         )));
     }
     match url.scheme() {
@@ -534,6 +538,21 @@ pub(crate) fn status_error(
         .with_body(if sensitive { None } else { raw_body(body) })
 }
 
+/// `raw` (trimmed) with any `user:password@` of its authority replaced by
+/// `[redacted]@`, for error messages; works on text that is not a valid URL too.
+fn redact_userinfo(raw: &str) -> String {
+    let raw = raw.trim();
+    let (scheme, rest) = match raw.find("://") {
+        Some(i) => raw.split_at(i + 3),
+        None => ("", raw),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}[redacted]@{}", &rest[at + 1..]),
+        None => raw.to_owned(),
+    }
+}
+
 /// Percent-encodes one path segment: everything but letters, digits, `-`, `.`, `_` and
 /// `~`. A value that is only `.` or `..` is refused: URLs treat it (even encoded) as a
 /// relative path step, which would send the request to another resource.
@@ -670,6 +689,12 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(
             Ok(v) => return Ok(v),
             Err(e) if e.is_eof() => "the answer was cut short (truncated JSON)".to_owned(),
             Err(e) if e.is_syntax() => format!("the answer is not valid JSON ({e})"),
+            // serde quotes the offending value, which in a token answer may be a token.
+            Err(e) if sensitive => format!(
+                "the answer does not have the expected shape (at line {} column {})",
+                e.line(),
+                e.column()
+            ),
             Err(e) => format!("the answer does not have the expected shape ({e})"),
         }
     };
@@ -710,6 +735,20 @@ mod tests {
         assert!(check_base_url("P", "ftp://127.0.0.1", true).is_err());
         assert!(check_base_url("P", "not a url", true).is_err());
         assert!(check_base_url("P", "https://user:pw@example.com", true).is_err());
+        for raw in [
+            "https://user:hunter2@example.com/api?x=1",
+            "http://user:hunter2@example.com/api",
+            "https://user:hunter2@exa mple.com/api",
+            "https://hunter2@example.com",
+        ] {
+            let e = check_base_url("P", raw, false).unwrap_err();
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+        assert_eq!(
+            redact_userinfo(" https://u:p@h:1/a@b?c "),
+            "https://[redacted]@h:1/a@b?c"
+        );
+        assert_eq!(redact_userinfo("https://h/a@b"), "https://h/a@b");
     }
 
     #[test]
@@ -750,6 +789,15 @@ mod tests {
         assert_eq!(e.body(), Some("{\"ref\": \"a"));
         let e = decode::<serde_json::Value>("x", b"{\"access\": \"tok", true).unwrap_err();
         assert_eq!(e.body(), None);
+        #[derive(serde::Deserialize, Debug)]
+        struct Tokens {
+            #[allow(dead_code)]
+            access: u64,
+        }
+        let e = decode::<Tokens>("x", b"{\"access\": \"tok-hunter2\"}", true).unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
+        let e = decode::<Tokens>("x", b"{\"access\": \"not-secret\"}", false).unwrap_err();
+        assert!(e.to_string().contains("invalid type"), "{e}");
     }
 
     #[test]
