@@ -189,6 +189,9 @@ async fn operations_in_flight_while_tokens_expire() {
         failures.len(),
         skew.as_secs(),
     );
+    for failure in failures.iter().take(3) {
+        println!("failed: {failure}");
+    }
     assert!(
         failures.is_empty(),
         "{} failures, first: {}",
