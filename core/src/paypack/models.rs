@@ -229,6 +229,25 @@ pub struct EventPage {
     pub total: u64,
 }
 
+impl EventPage {
+    /// Parses an events page (`GET /events/transactions`) from the raw answer body,
+    /// exactly as [`Client::list_events`](super::Client::list_events) does: for pages
+    /// fetched or stored by other means, and for measuring decoding on its own.
+    /// `offset` and `limit` default to 0 and the number of events when the body does
+    /// not echo them.
+    pub fn from_json(body: &[u8]) -> crate::Result<EventPage> {
+        let wire: WireEventPage = crate::http::decode("Paypack events page", body, false)?;
+        wire.into_model(0, u64::MAX)
+            .map(|mut page| {
+                if page.limit == u64::MAX {
+                    page.limit = page.events.len() as u64;
+                }
+                page
+            })
+            .map_err(|p| crate::Error::decode(format!("Paypack events page: {p}")))
+    }
+}
+
 /// The merchant account behind the credentials.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Profile {
@@ -488,6 +507,28 @@ impl WireProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_pages_parse_from_raw_bodies() {
+        let body = br#"{"offset":4,"limit":2,"total":9,"transactions":[
+            {"event_id":"e2","event_kind":"transaction:processed","created_at":"2026-01-02T08:00:01.000001Z",
+             "data":{"ref":"r1","status":"successful","amount":100,"kind":"CASHIN","processed_at":"2026-01-02T10:00:01.12345678+02:00"}},
+            {"event_id":"e1","event_kind":"transaction:created","created_at":"2026-01-02T08:00:00.000001Z",
+             "data":{"ref":"r1","status":"pending","amount":100.5,"kind":"CASHIN"}}]}"#;
+        let page = EventPage::from_json(body).unwrap();
+        assert_eq!((page.offset, page.limit, page.total), (4, 2, 9));
+        assert_eq!(page.events.len(), 2);
+        assert_eq!(page.events[0].id, "e2");
+        assert_eq!(
+            page.events[0].transaction.status,
+            TransactionStatus::Successful
+        );
+        assert_eq!(page.events[1].transaction.amount.to_string(), "100.5");
+        let bare = EventPage::from_json(br#"{"transactions":[]}"#).unwrap();
+        assert_eq!((bare.offset, bare.limit, bare.total), (0, 0, 0));
+        let cut = EventPage::from_json(br#"{"transactions":[{"event_id""#).unwrap_err();
+        assert_eq!(cut.kind(), crate::ErrorKind::Decode);
+    }
 
     fn event(json: &str) -> Event {
         serde_json::from_str::<WireEvent>(json)

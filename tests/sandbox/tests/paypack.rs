@@ -803,3 +803,70 @@ async fn shutdown_and_drop_stop_the_server() {
     .await;
     assert_eq!(closed, ());
 }
+
+#[tokio::test]
+async fn seed_creates_settled_cash_ins_with_their_events_and_no_webhooks() {
+    let h = Harness::start().await;
+    // A registered webhook that a seed must not call.
+    let hook = h
+        .post(
+            &h.url("/_sandbox/paypack/webhooks"),
+            None,
+            &json!({"url": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::OK);
+    let seed = h.url("/_sandbox/paypack/seed");
+    let answer = h.post(&seed, None, &json!({"count": 6000})).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json);
+    assert_eq!(answer.json["count"], 6000);
+    let first_ref = answer.json["first_ref"].as_str().unwrap().to_owned();
+    let last_ref = answer.json["last_ref"].as_str().unwrap().to_owned();
+    assert_ne!(first_ref, last_ref);
+
+    let ledger = h.ledger().await;
+    let transactions = ledger["transactions"].as_array().unwrap();
+    assert_eq!(transactions.len(), 6000);
+    assert_eq!(transactions[0]["ref"], first_ref.as_str());
+    assert_eq!(transactions[5999]["ref"], last_ref.as_str());
+    assert!(transactions
+        .iter()
+        .all(|tx| tx["status"] == "successful" && tx["kind"] == "CASHIN"));
+    assert_ne!(ledger["merchants"][0]["balance"], json!(200_000));
+
+    // Settled, so find answers at once.
+    let token = h.token().await;
+    let found = h
+        .get(
+            &h.api(&format!("/transactions/find/{last_ref}")),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert_eq!(found.json["status"], "successful");
+
+    // Two events per transaction; a 10,000-event page in one answer, newest first.
+    let page = h
+        .get(&h.api("/events/transactions?limit=10000"), Some(&token))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.json["total"], 12_000);
+    assert_eq!(page.json["limit"], 10_000);
+    let items = page.json["transactions"].as_array().unwrap();
+    assert_eq!(items.len(), 10_000);
+    assert_eq!(items[0]["event_kind"], "transaction:processed");
+    assert_eq!(items[0]["data"]["ref"], last_ref.as_str());
+    assert_eq!(items[1]["event_kind"], "transaction:created");
+    assert_eq!(items[1]["data"]["ref"], last_ref.as_str());
+
+    let deliveries = h
+        .get(&h.url("/_sandbox/paypack/webhooks/deliveries"), None)
+        .await;
+    assert_eq!(deliveries.json, json!([]));
+
+    for bad in [json!({"count": 0}), json!({"count": 200_001}), json!({})] {
+        let answer = h.post(&seed, None, &bad).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(!answer.message().is_empty());
+    }
+}

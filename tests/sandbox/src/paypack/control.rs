@@ -25,6 +25,7 @@ pub(super) fn router(paypack: Arc<Paypack>) -> Router {
             "/_sandbox/paypack/transactions/{reference}/settle",
             post(settle),
         )
+        .route("/_sandbox/paypack/seed", post(seed))
         .route("/_sandbox/paypack/tokens/expire", post(expire_tokens))
         .route("/_sandbox/paypack/tokens/revoke", post(revoke_tokens))
         .route("/_sandbox/paypack/config", get(get_config).post(set_config))
@@ -72,6 +73,30 @@ async fn settle(
     };
     let transaction = paypack.settle(&reference, status)?;
     Ok(Json(wire::ledger_transaction(&transaction)))
+}
+
+/// Most transactions one seed request may create.
+const MAX_SEED: usize = 200_000;
+
+async fn seed(State(paypack): State<Arc<Paypack>>, body: Bytes) -> Answer {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Seed {
+        count: usize,
+    }
+    let request: Seed = parse_json(&body, false)?;
+    if request.count == 0 || request.count > MAX_SEED {
+        return Err(ApiError::bad_request(format!(
+            "count must be 1 to {MAX_SEED}"
+        )));
+    }
+    let (first, last) = paypack
+        .lock()
+        .seed(request.count, jiff::Timestamp::now())
+        .ok_or_else(|| ApiError::bad_request("there is no application to seed"))?;
+    Ok(Json(
+        json!({ "count": request.count, "first_ref": first, "last_ref": last }),
+    ))
 }
 
 fn invalidate(paypack: &Paypack, body: &[u8], revoke: bool) -> Answer {

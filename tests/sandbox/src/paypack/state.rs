@@ -591,6 +591,78 @@ impl State {
         Ok((transaction, event))
     }
 
+    /// Creates `count` settled cash-ins for the first application, each with its
+    /// `transaction:created` and `transaction:processed` events, without webhooks or
+    /// idempotency keys; the first and last references. Creation times are one
+    /// millisecond apart, ending at `now`, so the events' order is well defined.
+    pub(crate) fn seed(&mut self, count: usize, now: Timestamp) -> Option<(String, String)> {
+        /// Customer numbers used in turn: both providers, none that fails.
+        const NUMBERS: [&str; 4] = ["0788123456", "0791234567", "0721234567", "0731234567"];
+        let merchant = self.merchants.first()?.clone();
+        let mut references = Vec::with_capacity(2);
+        self.transactions.reserve(count);
+        self.events.reserve(count * 2);
+        for i in 0..count {
+            let back = i64::try_from(count - i).unwrap_or(i64::MAX);
+            let created_at = now
+                .checked_sub(jiff::SignedDuration::from_millis(back))
+                .unwrap_or(now);
+            let processed_at = created_at
+                .checked_add(jiff::SignedDuration::from_micros(500))
+                .unwrap_or(created_at);
+            let number = NUMBERS[i % NUMBERS.len()];
+            let provider = wire::provider_of(number);
+            let amount = Decimal::from(100 + (i % 900) as i64);
+            let fee = (merchant.rate(Kind::CashIn, provider) * amount)
+                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+                .normalize();
+            let mut transaction = Transaction {
+                reference: uuid::Uuid::new_v4().to_string(),
+                client_id: merchant.client_id.clone(),
+                merchant: merchant.id.clone(),
+                kind: Kind::CashIn,
+                amount,
+                fee,
+                status: Status::Pending,
+                number: number.to_owned(),
+                provider,
+                idempotency_key: None,
+                webhook_mode: "production".to_owned(),
+                created_at,
+                processed_at: None,
+            };
+            self.events.push(Event {
+                id: uuid::Uuid::new_v4().to_string(),
+                kind: EventKind::Created,
+                created_at,
+                transaction: transaction.clone(),
+            });
+            transaction.status = Status::Successful;
+            transaction.processed_at = Some(processed_at);
+            self.events.push(Event {
+                id: uuid::Uuid::new_v4().to_string(),
+                kind: EventKind::Processed,
+                created_at: processed_at,
+                transaction: transaction.clone(),
+            });
+            if let Some(wallet) = self.merchants.first_mut().map(|m| match provider {
+                "airtel" => &mut m.airtel_balance,
+                _ => &mut m.mtn_balance,
+            }) {
+                *wallet += amount - fee;
+            }
+            if i == 0 || i + 1 == count {
+                references.push(transaction.reference.clone());
+            }
+            self.by_ref
+                .insert(transaction.reference.clone(), self.transactions.len());
+            self.transactions.push(transaction);
+        }
+        let first = references.first()?.clone();
+        let last = references.last()?.clone();
+        Some((first, last))
+    }
+
     /// Registers a webhook endpoint; its id.
     pub(crate) fn add_webhook(&mut self, url: String, mode: Option<String>) -> u64 {
         self.next_webhook_id += 1;
