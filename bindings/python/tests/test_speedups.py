@@ -40,6 +40,16 @@ def test_installed_on_import() -> None:
     assert _native._UniffiRustBufferBuilder is _speedups._Builder
 
 
+def test_records_are_read_in_one_call() -> None:
+    # The records of the hot paths were recognised and fused (else the speedup is lost).
+    for name in ("Event", "EventPage", "Transaction", "TransactionPage", "Profile"):
+        read = vars(getattr(_native, f"_UniffiFfiConverterType{name}"))["read"].__func__
+        assert read.__code__.co_filename == f"<pesakit fused {name} reader>", name
+    with generated():
+        read = vars(_native._UniffiFfiConverterTypeEvent)["read"].__func__
+        assert read.__code__.co_filename.endswith("_native.py")
+
+
 def test_pages_read_the_same(client: pesakit.PaypackClient, sandbox: Sandbox) -> None:
     # Successful, failed and pending transactions: every optional field both present
     # and absent, fractional amounts and fees, both providers.

@@ -10,9 +10,9 @@ For a page of 10,000 events that is about 1.3 million Python calls, and it domin
 This module replaces those readers with equivalent ones: the buffer is copied into one
 ``bytes`` object once (a single ``memcpy``), fixed-size values are read with precompiled
 ``struct.Struct.unpack_from``, and ``str``, timestamps, amounts and their optional forms
-are read in one call each. The wire format, bounds checks, errors and resulting values
-are exactly the generated ones; records, enums and sequences still use the generated
-readers, which now call these.
+are read in one call each; and each record is read by one function compiled from its
+generated reader (see "records read in one call" below). The wire format, bounds checks,
+errors and resulting values are exactly the generated ones.
 
 Writing the other way, the generated builder allocates a 16-byte Rust buffer and grows
 it through the FFI as values are appended (a webhook body cost three FFI calls and a
@@ -29,7 +29,10 @@ from __future__ import annotations
 import ctypes
 import datetime as _dt
 import decimal
+import inspect
+import re
 import struct
+import textwrap
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import _native
@@ -122,8 +125,8 @@ def _timestamp_at(buf: Any, data: bytes, offset: int) -> _dt.datetime:
     microseconds = nanoseconds / 1000
     # As generated: a timedelta from the epoch (OverflowError when out of range).
     if seconds >= 0:
-        return _EPOCH + _timedelta(seconds=seconds, microseconds=microseconds)
-    return _EPOCH - _timedelta(seconds=-seconds, microseconds=microseconds)
+        return _EPOCH + _timedelta(0, seconds, microseconds)
+    return _EPOCH - _timedelta(0, -seconds, microseconds)
 
 
 def _read_timestamp(buf: Any) -> _dt.datetime:
@@ -224,6 +227,200 @@ def _zeroed_status() -> Any:
     return _native._UniffiRustCallStatus()
 
 
+# --- records read in one call -------------------------------------------------------
+#
+# A generated record reader calls one converter per field, and each converter again
+# reads through the stream: about 25 Python calls for one ``Event``. From the generated
+# source of each record reader (its field names, their order and their converters) a
+# single function is compiled that reads the fields of the common kinds inline (strings,
+# amounts, timestamps, plain enums, integers, booleans and their optional forms), calls
+# the converter for any other kind, and builds the record with the same keyword
+# arguments. A reader whose source has any other shape, or cannot be read, is left as
+# generated. Order and converters come from the generated code itself, so the two
+# cannot disagree; tests compare both on real pages.
+
+_RECORD_READ = re.compile(
+    r"^\s*(?:@staticmethod\s*)?def read\(buf\):\s*return (\w+)\(\s*"
+    r"((?:\w+=\w+\.read\(buf\),\s*)*)\)\s*$"
+)
+_FIELD = re.compile(r"(\w+)=(\w+)\.read\(buf\)")
+_ENUM_READ = re.compile(
+    r"^\s*(?:@staticmethod\s*)?def read\(buf\):\s*variant = buf\.read_i32\(\)\s*"
+    r"((?:if variant == \d+:\s*return \w+\.\w+\s*)+)"
+    r"raise InternalError\(\"Raw enum value doesn't match any cases\"\)\s*$"
+)
+_ENUM_CASE = re.compile(r"if variant == (\d+):\s*return (\w+)\.(\w+)")
+
+_FIXED_CONVERTERS = {
+    "_UniffiFfiConverterInt8": ">b", "_UniffiFfiConverterUInt8": ">B",
+    "_UniffiFfiConverterInt16": ">h", "_UniffiFfiConverterUInt16": ">H",
+    "_UniffiFfiConverterInt32": ">i", "_UniffiFfiConverterUInt32": ">I",
+    "_UniffiFfiConverterInt64": ">q", "_UniffiFfiConverterUInt64": ">Q",
+    "_UniffiFfiConverterFloat": ">f", "_UniffiFfiConverterDouble": ">d",
+}
+
+# Source templates; ``{v}`` is the field's variable, ``{k}`` a constant's name. Each
+# leaves the read position in ``o``.
+_STR = """\
+    if o + 4 > n: raise _past_end()
+    s = _I32(data, o)[0]; o += 4
+    if s < 0: raise _InternalError("Unexpected negative string length")
+    e = o + s
+    if e > n: raise _past_end()
+    {v} = data[o:e].decode("utf-8"); o = e
+"""
+_TS = """\
+    if o + 12 > n: raise _past_end()
+    sec, nano = _I64_U32(data, o); o += 12
+    {v} = (_EPOCH + _timedelta(0, sec, nano / 1000)) if sec >= 0 else (_EPOCH - _timedelta(0, -sec, nano / 1000))
+"""
+_FLAG = """\
+    if o >= n: raise _past_end()
+    flag = data[o]; o += 1
+    if flag > 1: raise _InternalError("Unexpected flag byte for optional type")
+"""
+
+
+def _indent(text: str) -> str:
+    return "".join("    " + line + "\n" for line in text.splitlines())
+
+
+def _field_source(index: int, converter_name: str, constants: Dict[str, Any]) -> Optional[str]:
+    """Source reading one field into ``f{index}``; ``None`` for a kind read by call."""
+    v = f"f{index}"
+    optional = converter_name.startswith("_UniffiFfiConverterOptional")
+    inner = converter_name.replace("_UniffiFfiConverterOptional", "_UniffiFfiConverter", 1)
+    body: Optional[str] = None
+    if inner == "_UniffiFfiConverterString":
+        body = _STR.format(v=v)
+    elif inner in ("_UniffiFfiConverterTypeAmount", "_UniffiFfiConverterTypeAmountText"):
+        body = _STR.format(v=v) + f"    {v} = _Decimal({v})\n"
+    elif inner == "_UniffiFfiConverterTimestamp":
+        body = _TS.format(v=v)
+    elif inner == "_UniffiFfiConverterBoolean":
+        body = (
+            "    if o >= n: raise _past_end()\n"
+            f"    {v} = data[o]; o += 1\n"
+            f"    if {v} > 1: raise _InternalError(\"Unexpected byte for Boolean type\")\n"
+            f"    {v} = {v} == 1\n"
+        )
+    elif inner in _FIXED_CONVERTERS:
+        packer = struct.Struct(_FIXED_CONVERTERS[inner])
+        constants[f"_u{index}"] = packer.unpack_from
+        body = (
+            f"    if o + {packer.size} > n: raise _past_end()\n"
+            f"    {v} = _u{index}(data, o)[0]; o += {packer.size}\n"
+        )
+    else:
+        cases = _enum_cases(inner)
+        if cases is not None:
+            constants[f"_e{index}"] = cases
+            body = (
+                "    if o + 4 > n: raise _past_end()\n"
+                f"    {v} = _e{index}.get(_I32(data, o)[0]); o += 4\n"
+                f"    if {v} is None: raise _InternalError(\"Raw enum value doesn't match any cases\")\n"
+            )
+    if body is None:
+        return None
+    if not optional:
+        return body
+    return _FLAG + "    if flag:\n" + _indent(body) + f"    else:\n        {v} = None\n"
+
+
+def _enum_cases(converter_name: str) -> Optional[Dict[int, Any]]:
+    """``{variant: member}`` of a generated fieldless-enum converter, else ``None``."""
+    converter = getattr(_native, converter_name, None)
+    if converter is None:
+        return None
+    try:
+        source = textwrap.dedent(inspect.getsource(vars(converter)["read"].__func__))
+    except (KeyError, AttributeError, OSError, TypeError):
+        return None
+    match = _ENUM_READ.match(source)
+    if match is None:
+        return None
+    cases: Dict[int, Any] = {}
+    for number, enum_name, member in _ENUM_CASE.findall(match.group(1)):
+        enum = getattr(_native, enum_name, None)
+        if enum is None or not hasattr(enum, member):
+            return None
+        cases[int(number)] = getattr(enum, member)
+    return cases
+
+
+def _fused_reader(converter: Any, readers: Dict[str, Any]) -> Optional[Callable[[Any], Any]]:
+    """A one-call reader for the record ``converter`` reads, or ``None`` (left as generated)."""
+    try:
+        source = textwrap.dedent(inspect.getsource(vars(converter)["read"].__func__))
+    except (KeyError, AttributeError, OSError, TypeError):
+        return None
+    match = _RECORD_READ.match(source)
+    if match is None:
+        return None
+    record = getattr(_native, match.group(1), None)
+    fields = _FIELD.findall(match.group(2))
+    if record is None or not fields:
+        return None
+    constants: Dict[str, Any] = {
+        "_past_end": _past_end, "_InternalError": _InternalError, "_I32": _I32,
+        "_I64_U32": _I64_U32, "_EPOCH": _EPOCH, "_timedelta": _timedelta,
+        "_Decimal": _Decimal, "_record": record,
+    }
+    lines = ["def read(buf):", "    data = buf.data; n = buf.len; o = buf.offset"]
+    for index, (_, converter_name) in enumerate(fields):
+        inline = _field_source(index, converter_name, constants)
+        if inline is not None:
+            lines.append(inline.rstrip("\n"))
+            continue
+        nested = getattr(_native, converter_name, None)
+        if nested is None:
+            return None
+        # Any other kind: its converter (fused itself when it is a record) reads it.
+        constants[f"_c{index}"] = readers.get(converter_name, nested.read)
+        lines.append(f"    buf.offset = o; f{index} = _c{index}(buf); o = buf.offset")
+    lines.append("    buf.offset = o")
+    arguments = ", ".join(f"{name}=f{index}" for index, (name, _) in enumerate(fields))
+    lines.append(f"    return _record({arguments})")
+    namespace = dict(constants)
+    exec(compile("\n".join(lines) + "\n", f"<pesakit fused {match.group(1)} reader>", "exec"), namespace)
+    read: Callable[[Any], Any] = namespace["read"]
+    return read
+
+
+def _fused_records() -> Dict[str, Callable[[Any], Any]]:
+    """Fused readers of every generated record converter that has the expected shape,
+    nested records first so that outer ones call the fused inner ones."""
+    readers: Dict[str, Callable[[Any], Any]] = {}
+    pending = [
+        name for name, value in vars(_native).items()
+        if name.startswith("_UniffiFfiConverterType") and isinstance(value, type)
+        and "read" in vars(value)
+    ]
+    # Inner records before outer ones: a few passes, each fusing what it can now.
+    for _ in range(4):
+        progressed = []
+        for name in pending:
+            source_names = _converter_names(getattr(_native, name))
+            if any(inner in pending and inner != name for inner in source_names):
+                continue
+            read = _fused_reader(getattr(_native, name), readers)
+            if read is not None:
+                readers[name] = read
+            progressed.append(name)
+        pending = [name for name in pending if name not in progressed]
+        if not pending:
+            break
+    return readers
+
+
+def _converter_names(converter: Any) -> List[str]:
+    try:
+        source = inspect.getsource(vars(converter)["read"].__func__)
+    except (KeyError, AttributeError, OSError, TypeError):
+        return []
+    return [name for _, name in _FIELD.findall(source)]
+
+
 def _replacements() -> List[Tuple[Any, str, Any]]:
     """(owner, attribute, new value) of every replacement."""
     found: List[Tuple[Any, str, Any]] = [
@@ -236,6 +433,8 @@ def _replacements() -> List[Tuple[Any, str, Any]]:
         converter = getattr(_native, name, None)
         if converter is not None:  # a type the library no longer has is skipped
             found.append((converter, "read", staticmethod(read)))
+    for name, read in _fused_records().items():
+        found.append((getattr(_native, name), "read", staticmethod(read)))
     return found
 
 
