@@ -40,7 +40,12 @@ def test_installed_on_import() -> None:
     assert _native._UniffiRustBufferBuilder is _speedups._Builder
 
 
-def test_records_are_read_in_one_call() -> None:
+def test_records_are_read_in_one_call(client: pesakit.PaypackClient, sandbox: Sandbox) -> None:
+    # Readers are compiled on first use: read a page of each kind first.
+    sandbox.settle(client.cashin(Decimal("100"), "0788123456").reference)
+    client.list_events(limit=10)
+    client.list_transactions(limit=10)
+    client.profile()
     # The records of the hot paths were recognised and fused (else the speedup is lost).
     for name in ("Event", "EventPage", "Transaction", "TransactionPage", "Profile"):
         read = vars(getattr(_native, f"_UniffiFfiConverterType{name}"))["read"].__func__

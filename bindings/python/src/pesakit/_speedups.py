@@ -29,10 +29,8 @@ from __future__ import annotations
 import ctypes
 import datetime as _dt
 import decimal
-import inspect
 import re
 import struct
-import textwrap
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import _native
@@ -235,21 +233,29 @@ def _zeroed_status() -> Any:
 # single function is compiled that reads the fields of the common kinds inline (strings,
 # amounts, timestamps, plain enums, integers, booleans and their optional forms), calls
 # the converter for any other kind, and builds the record with the same keyword
-# arguments. A reader whose source has any other shape, or cannot be read, is left as
-# generated. Order and converters come from the generated code itself, so the two
-# cannot disagree; tests compare both on real pages.
+# arguments. A reader whose source has any other shape is left as generated. Order and
+# converters come from the generated code itself, so the two cannot disagree; tests
+# compare both on real pages.
+#
+# Nothing is compiled at import: each record converter gets a stub that, on its first
+# read, reads the generated module's source (once, for all of them), compiles its own
+# reader and puts it in its place.
 
-_RECORD_READ = re.compile(
-    r"^\s*(?:@staticmethod\s*)?def read\(buf\):\s*return (\w+)\(\s*"
-    r"((?:\w+=\w+\.read\(buf\),\s*)*)\)\s*$"
+_RECORD_CLASS = re.compile(
+    r"^class (_UniffiFfiConverterType\w+)\(_UniffiConverterRustBuffer\):\n"
+    r"    @staticmethod\n    def read\(buf\):\n        return (\w+)\(\n"
+    r"((?:            \w+=\w+\.read\(buf\),\n)+)        \)\n",
+    re.M,
 )
 _FIELD = re.compile(r"(\w+)=(\w+)\.read\(buf\)")
-_ENUM_READ = re.compile(
-    r"^\s*(?:@staticmethod\s*)?def read\(buf\):\s*variant = buf\.read_i32\(\)\s*"
-    r"((?:if variant == \d+:\s*return \w+\.\w+\s*)+)"
-    r"raise InternalError\(\"Raw enum value doesn't match any cases\"\)\s*$"
+_ENUM_CLASS = re.compile(
+    r"^class (_UniffiFfiConverterType\w+)\(_UniffiConverterRustBuffer\):\n"
+    r"    @staticmethod\n    def read\(buf\):\n        variant = buf\.read_i32\(\)\n"
+    r"((?:        if variant == \d+:\n            return \w+\.\w+\n)+)"
+    r"        raise InternalError\(\"Raw enum value doesn't match any cases\"\)\n",
+    re.M,
 )
-_ENUM_CASE = re.compile(r"if variant == (\d+):\s*return (\w+)\.(\w+)")
+_ENUM_CASE = re.compile(r"if variant == (\d+):\n\s*return (\w+)\.(\w+)")
 
 _FIXED_CONVERTERS = {
     "_UniffiFfiConverterInt8": ">b", "_UniffiFfiConverterUInt8": ">B",
@@ -279,6 +285,43 @@ _FLAG = """\
     flag = data[o]; o += 1
     if flag > 1: raise _InternalError("Unexpected flag byte for optional type")
 """
+
+
+
+class _Shapes:
+    """What the generated module's source says about its record and enum readers."""
+
+    def __init__(self) -> None:
+        # converter name -> (record class name, [(field, converter name), ...])
+        self.records: Dict[str, Tuple[str, List[Tuple[str, str]]]] = {}
+        # converter name -> {variant: member}
+        self.enums: Dict[str, Dict[int, Any]] = {}
+        try:
+            with open(_native.__file__, encoding="utf-8") as f:
+                source = f.read()
+        except (OSError, TypeError, AttributeError):
+            return  # no source (a frozen or compiled-only install): keep the generated readers
+        for match in _RECORD_CLASS.finditer(source):
+            self.records[match.group(1)] = (match.group(2), _FIELD.findall(match.group(3)))
+        for match in _ENUM_CLASS.finditer(source):
+            cases = {}
+            for number, enum_name, member in _ENUM_CASE.findall(match.group(2)):
+                enum = getattr(_native, enum_name, None)
+                if enum is None or not hasattr(enum, member):
+                    break
+                cases[int(number)] = getattr(enum, member)
+            else:
+                self.enums[match.group(1)] = cases
+
+
+_shapes: Optional[_Shapes] = None
+
+
+def _get_shapes() -> _Shapes:
+    global _shapes
+    if _shapes is None:
+        _shapes = _Shapes()
+    return _shapes
 
 
 def _indent(text: str) -> str:
@@ -312,7 +355,7 @@ def _field_source(index: int, converter_name: str, constants: Dict[str, Any]) ->
             f"    {v} = _u{index}(data, o)[0]; o += {packer.size}\n"
         )
     else:
-        cases = _enum_cases(inner)
+        cases = _get_shapes().enums.get(inner)
         if cases is not None:
             constants[f"_e{index}"] = cases
             body = (
@@ -327,39 +370,14 @@ def _field_source(index: int, converter_name: str, constants: Dict[str, Any]) ->
     return _FLAG + "    if flag:\n" + _indent(body) + f"    else:\n        {v} = None\n"
 
 
-def _enum_cases(converter_name: str) -> Optional[Dict[int, Any]]:
-    """``{variant: member}`` of a generated fieldless-enum converter, else ``None``."""
-    converter = getattr(_native, converter_name, None)
-    if converter is None:
+def _fused_reader(converter_name: str) -> Optional[Callable[[Any], Any]]:
+    """A one-call reader for the record converter ``converter_name``, or ``None``."""
+    shape = _get_shapes().records.get(converter_name)
+    if shape is None:
         return None
-    try:
-        source = textwrap.dedent(inspect.getsource(vars(converter)["read"].__func__))
-    except (KeyError, AttributeError, OSError, TypeError):
-        return None
-    match = _ENUM_READ.match(source)
-    if match is None:
-        return None
-    cases: Dict[int, Any] = {}
-    for number, enum_name, member in _ENUM_CASE.findall(match.group(1)):
-        enum = getattr(_native, enum_name, None)
-        if enum is None or not hasattr(enum, member):
-            return None
-        cases[int(number)] = getattr(enum, member)
-    return cases
-
-
-def _fused_reader(converter: Any, readers: Dict[str, Any]) -> Optional[Callable[[Any], Any]]:
-    """A one-call reader for the record ``converter`` reads, or ``None`` (left as generated)."""
-    try:
-        source = textwrap.dedent(inspect.getsource(vars(converter)["read"].__func__))
-    except (KeyError, AttributeError, OSError, TypeError):
-        return None
-    match = _RECORD_READ.match(source)
-    if match is None:
-        return None
-    record = getattr(_native, match.group(1), None)
-    fields = _FIELD.findall(match.group(2))
-    if record is None or not fields:
+    record_name, fields = shape
+    record = getattr(_native, record_name, None)
+    if record is None:
         return None
     constants: Dict[str, Any] = {
         "_past_end": _past_end, "_InternalError": _InternalError, "_I32": _I32,
@@ -367,58 +385,49 @@ def _fused_reader(converter: Any, readers: Dict[str, Any]) -> Optional[Callable[
         "_Decimal": _Decimal, "_record": record,
     }
     lines = ["def read(buf):", "    data = buf.data; n = buf.len; o = buf.offset"]
-    for index, (_, converter_name) in enumerate(fields):
-        inline = _field_source(index, converter_name, constants)
+    for index, (_, field_converter) in enumerate(fields):
+        inline = _field_source(index, field_converter, constants)
         if inline is not None:
             lines.append(inline.rstrip("\n"))
             continue
-        nested = getattr(_native, converter_name, None)
+        nested = getattr(_native, field_converter, None)
         if nested is None:
             return None
-        # Any other kind: its converter (fused itself when it is a record) reads it.
-        constants[f"_c{index}"] = readers.get(converter_name, nested.read)
-        lines.append(f"    buf.offset = o; f{index} = _c{index}(buf); o = buf.offset")
+        # Any other kind (a nested record, a sequence, ...): its converter reads it,
+        # looked up at each call so that a nested record's own fused reader is used.
+        constants[f"_c{index}"] = nested
+        lines.append(f"    buf.offset = o; f{index} = _c{index}.read(buf); o = buf.offset")
     lines.append("    buf.offset = o")
     arguments = ", ".join(f"{name}=f{index}" for index, (name, _) in enumerate(fields))
     lines.append(f"    return _record({arguments})")
     namespace = dict(constants)
-    exec(compile("\n".join(lines) + "\n", f"<pesakit fused {match.group(1)} reader>", "exec"), namespace)
+    code = compile("\n".join(lines) + "\n", f"<pesakit fused {record_name} reader>", "exec")
+    exec(code, namespace)
     read: Callable[[Any], Any] = namespace["read"]
     return read
 
 
-def _fused_records() -> Dict[str, Callable[[Any], Any]]:
-    """Fused readers of every generated record converter that has the expected shape,
-    nested records first so that outer ones call the fused inner ones."""
-    readers: Dict[str, Callable[[Any], Any]] = {}
-    pending = [
-        name for name, value in vars(_native).items()
+def _lazy_reader(converter: Any, generated: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A stub that compiles the fused reader of ``converter`` on its first read, puts it
+    (or, when there is none, the generated reader) in its own place, and reads with it."""
+
+    def read(buf: Any) -> Any:
+        if vars(converter).get("read") is stub:
+            fused = _fused_reader(converter.__name__)
+            converter.read = staticmethod(fused if fused is not None else generated)
+        return converter.read(buf)
+
+    stub = staticmethod(read)
+    return stub  # type: ignore[return-value]
+
+
+def _record_converters() -> List[Any]:
+    """The generated converters of records and enums (``_UniffiFfiConverterType…``)."""
+    return [
+        value for name, value in vars(_native).items()
         if name.startswith("_UniffiFfiConverterType") and isinstance(value, type)
-        and "read" in vars(value)
+        and isinstance(vars(value).get("read"), staticmethod) and name not in _CONVERTERS
     ]
-    # Inner records before outer ones: a few passes, each fusing what it can now.
-    for _ in range(4):
-        progressed = []
-        for name in pending:
-            source_names = _converter_names(getattr(_native, name))
-            if any(inner in pending and inner != name for inner in source_names):
-                continue
-            read = _fused_reader(getattr(_native, name), readers)
-            if read is not None:
-                readers[name] = read
-            progressed.append(name)
-        pending = [name for name in pending if name not in progressed]
-        if not pending:
-            break
-    return readers
-
-
-def _converter_names(converter: Any) -> List[str]:
-    try:
-        source = inspect.getsource(vars(converter)["read"].__func__)
-    except (KeyError, AttributeError, OSError, TypeError):
-        return []
-    return [name for _, name in _FIELD.findall(source)]
 
 
 def _replacements() -> List[Tuple[Any, str, Any]]:
@@ -433,8 +442,9 @@ def _replacements() -> List[Tuple[Any, str, Any]]:
         converter = getattr(_native, name, None)
         if converter is not None:  # a type the library no longer has is skipped
             found.append((converter, "read", staticmethod(read)))
-    for name, read in _fused_records().items():
-        found.append((getattr(_native, name), "read", staticmethod(read)))
+    for converter in _record_converters():
+        generated = vars(converter)["read"].__func__
+        found.append((converter, "read", _lazy_reader(converter, generated)))
     return found
 
 
