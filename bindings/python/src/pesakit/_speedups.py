@@ -5,7 +5,7 @@ UniFFI code reads field by field: each ``u8``/``i32``/``i64`` through two Python
 ``ctypes`` slice and a ``struct.unpack`` with a format string parsed each time; every
 ``str`` through three such calls; every timestamp building ``fromtimestamp(0)`` anew.
 For a page of 10,000 events that is about 1.3 million Python calls, and it dominated
-``list_events`` (measured: docs/benchmarks.md, group "decode").
+``list_events`` (measured: bindings/python/bench/README.md, "Where the time goes").
 
 This module replaces those readers with equivalent ones: the buffer is copied into one
 ``bytes`` object once (a single ``memcpy``), fixed-size values are read with precompiled
