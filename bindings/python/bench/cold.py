@@ -1,6 +1,6 @@
 """Cold start from Python (group ``cold``).
 
-    python cold.py --base-url http://127.0.0.1:PORT [--runs 10] --out FILE [--reference REF]
+    python cold.py --base-url http://127.0.0.1:PORT [--runs|--repeat 10] --out FILE [--reference REF]
 
 Starts ``--runs`` fresh interpreters (this venv's python, ``-I -S``-free: site-packages
 must load). In each, timed inside the child with ``time.perf_counter``:
@@ -93,7 +93,8 @@ def measure(client: str, api: str, reference: str, runs: int) -> Dict[str, float
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", required=True)
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", "--repeat", dest="runs", type=int, default=10,
+                        help="fresh interpreters per client (after one unmeasured)")
     parser.add_argument("--reference")
     parser.add_argument("--out")
     parser.add_argument("--clients", default="python,requests,httpx",
