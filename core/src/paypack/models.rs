@@ -4,6 +4,7 @@
 use std::fmt;
 
 use rust_decimal::Decimal;
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::money::Amount;
@@ -273,25 +274,115 @@ pub struct Profile {
 
 // ---- wire shapes -------------------------------------------------------------------
 
-/// A string that may arrive as a JSON number.
-fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Text(String),
-        Number(serde_json::Number),
-        Other(serde::de::IgnoredAny),
-    }
-    Ok(match Option::<Raw>::deserialize(d)? {
-        Some(Raw::Text(s)) => Some(s),
-        Some(Raw::Number(n)) => Some(n.to_string()),
-        Some(Raw::Other(_)) | None => None,
-    })
+/// Visits any JSON value without buffering it (unlike `#[serde(untagged)]`, which copies
+/// every value into an intermediate tree first): scalars go to `scalar`, `null` and
+/// absent to `None`, maps and sequences are skipped and read as `None`.
+macro_rules! lenient_visitor {
+    ($name:ident, $out:ty, $expecting:literal, |$scalar:ident| $convert:expr) => {
+        struct $name;
+
+        impl<'de> Visitor<'de> for $name {
+            type Value = Option<$out>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str($expecting)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let $scalar = Scalar::Text(v);
+                Ok($convert)
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                let $scalar = Scalar::Owned(v);
+                Ok($convert)
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                let $scalar = Scalar::Int(v);
+                Ok($convert)
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                let $scalar = Scalar::UInt(v);
+                Ok($convert)
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                let $scalar = Scalar::Float(v);
+                Ok($convert)
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(None)
+            }
+        }
+    };
 }
 
+/// A JSON scalar as a lenient field met it.
+enum Scalar<'a> {
+    Text(&'a str),
+    Owned(String),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+}
+
+/// A string that may arrive as a JSON number.
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    lenient_visitor!(
+        LenientString,
+        String,
+        "a string or a number",
+        |scalar| match scalar {
+            Scalar::Text(s) => Some(s.to_owned()),
+            Scalar::Owned(s) => Some(s),
+            Scalar::Int(n) => Some(n.to_string()),
+            Scalar::UInt(n) => Some(n.to_string()),
+            Scalar::Float(n) => serde_json::Number::from_f64(n).map(|n| n.to_string()),
+        }
+    );
+    d.deserialize_option(LenientString)
+}
+
+/// An amount as a JSON number or a decimal string; anything else reads as `None`.
 fn lenient_amount<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Amount>, D::Error> {
-    let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(v.and_then(|v| serde_json::from_value::<Amount>(v).ok()))
+    lenient_visitor!(LenientAmount, Amount, "an amount", |scalar| match scalar {
+        Scalar::Text(s) => s.parse().ok(),
+        Scalar::Owned(s) => s.parse().ok(),
+        Scalar::Int(n) => Some(Amount::new(Decimal::from(n))),
+        Scalar::UInt(n) => Some(Amount::new(Decimal::from(n))),
+        // f64's Display is the shortest text that reads back as the same float,
+        // which is the decimal the gateway wrote.
+        Scalar::Float(n) => n.to_string().parse().ok(),
+    });
+    d.deserialize_option(LenientAmount)
 }
 
 fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -507,6 +598,31 @@ impl WireProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lenient_fields_read_any_json_shape_without_failing() {
+        let tx: WireTransaction = serde_json::from_str(
+            r#"{"ref": 12345, "status": "successful", "amount": "100.50", "fee": {"x": [1]},
+                "kind": "CASHIN", "provider": ["mtn"], "client": null, "merchant": true,
+                "created_at": 1700000000, "processed_at": 1.5, "user_ref": 7.25}"#,
+        )
+        .unwrap();
+        let tx = tx.into_model().unwrap();
+        assert_eq!(tx.reference, "12345");
+        assert_eq!(tx.amount.to_string(), "100.5");
+        assert_eq!(tx.fee, None);
+        assert_eq!(tx.provider, None);
+        assert_eq!(tx.client, None);
+        assert_eq!(tx.merchant, None);
+        assert_eq!(tx.created_at.map(|t| t.as_second()), Some(1_700_000_000));
+        assert_eq!(tx.processed_at, None);
+        assert_eq!(tx.user_ref.as_deref(), Some("7.25"));
+        let fee: WireTransaction =
+            serde_json::from_str(r#"{"ref": "r", "amount": 18.4, "fee": -3}"#).unwrap();
+        let fee = fee.into_model().unwrap();
+        assert_eq!(fee.amount.to_string(), "18.4");
+        assert_eq!(fee.fee.map(|f| f.to_string()).as_deref(), Some("-3"));
+    }
 
     #[test]
     fn event_pages_parse_from_raw_bodies() {
