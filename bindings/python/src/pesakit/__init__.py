@@ -36,6 +36,7 @@ from __future__ import annotations
 from . import _native
 from . import _patches as _patches  # str()/repr() of PesakitError and the records
 from . import _shutdown as _shutdown  # safe interpreter exit after async calls
+from . import _speedups as _speedups  # faster reading of values coming from Rust
 from ._client import (
     DEFAULT_BASE_URL,
     AsyncPager,

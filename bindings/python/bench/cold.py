@@ -1,0 +1,113 @@
+"""Cold start from Python (group ``cold``).
+
+    python cold.py --base-url http://127.0.0.1:PORT [--runs|--repeat 10] --out FILE [--reference REF]
+
+Starts ``--runs`` fresh interpreters (this venv's python, ``-I -S``-free: site-packages
+must load). In each, timed inside the child with ``time.perf_counter``:
+
+* ``import_ms``: ``import pesakit`` (loading the native library, the generated module and
+  the hand-written package);
+* ``first_call_ms``: constructing a ``PaypackClient`` and its first ``find`` — the
+  token request and a new connection included.
+
+Medians over the runs, one line ``{"group":"cold","client":"python",…}``. The same is
+measured for the hand-written alternatives (clients ``requests``: ``import requests``,
+then a ``Session``, authorize and find; ``httpx``: ``import httpx``, then a sync
+``httpx.Client``, authorize and find) so the table can compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from typing import Dict, List, Optional
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+
+_CHILD = {
+    "python": """
+import sys, time
+t0 = time.perf_counter()
+import pesakit
+t1 = time.perf_counter()
+client = pesakit.PaypackClient({id!r}, {secret!r}, base_url={api!r}, allow_insecure_loopback=True)
+client.find({ref!r})
+t2 = time.perf_counter()
+print((t1 - t0) * 1000, (t2 - t1) * 1000)
+""",
+    "requests": """
+import sys, time
+t0 = time.perf_counter()
+import requests
+t1 = time.perf_counter()
+s = requests.Session()
+r = s.post({api!r} + "/auth/agents/authorize", json={{"client_id": {id!r}, "client_secret": {secret!r}}})
+r.raise_for_status()
+r = s.get({api!r} + "/transactions/find/" + {ref!r}, headers={{"Authorization": "Bearer " + r.json()["access"]}})
+r.raise_for_status(); r.json()
+t2 = time.perf_counter()
+print((t1 - t0) * 1000, (t2 - t1) * 1000)
+""",
+    "httpx": """
+import sys, time
+t0 = time.perf_counter()
+import httpx
+t1 = time.perf_counter()
+s = httpx.Client()
+r = s.post({api!r} + "/auth/agents/authorize", json={{"client_id": {id!r}, "client_secret": {secret!r}}})
+r.raise_for_status()
+r = s.get({api!r} + "/transactions/find/" + {ref!r}, headers={{"Authorization": "Bearer " + r.json()["access"]}})
+r.raise_for_status(); r.json()
+t2 = time.perf_counter()
+print((t1 - t0) * 1000, (t2 - t1) * 1000)
+""",
+}
+
+
+def measure(client: str, api: str, reference: str, runs: int) -> Dict[str, float]:
+    code = _CHILD[client].format(
+        id=_common.CLIENT_ID, secret=_common.CLIENT_SECRET, api=api, ref=reference
+    )
+    imports: List[float] = []
+    firsts: List[float] = []
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="0")
+    for _ in range(runs + 1):  # the first run only warms the page cache and .pyc files
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+        )
+        if out.returncode != 0:
+            raise SystemExit(f"{client} cold run failed:\n{out.stderr}")
+        import_ms, first_ms = map(float, out.stdout.split())
+        imports.append(import_ms)
+        firsts.append(first_ms)
+    return {
+        "import_ms": round(_common.median(imports[1:]), 3),
+        "first_call_ms": round(_common.median(firsts[1:]), 3),
+    }
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--runs", "--repeat", dest="runs", type=int, default=10,
+                        help="fresh interpreters per client (after one unmeasured)")
+    parser.add_argument("--reference")
+    parser.add_argument("--out")
+    parser.add_argument("--clients", default="python,requests,httpx",
+                        help="comma-separated: python, requests, httpx")
+    args = parser.parse_args(argv)
+    reference = args.reference or _common.settled_reference(args.base_url)
+    api = _common.paypack_url(args.base_url)
+    for client in args.clients.split(","):
+        record = {"group": "cold", "client": client}
+        record.update(measure(client, api, reference, args.runs))
+        _common.emit(args.out, record)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

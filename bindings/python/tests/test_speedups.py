@@ -1,0 +1,162 @@
+"""pesakit._speedups: its readers and builder give exactly what the generated ones give."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Callable, Iterator, Tuple
+
+import pytest
+
+import pesakit
+from pesakit import _native, _speedups
+from sandbox_helper import Sandbox
+
+
+@contextlib.contextmanager
+def generated() -> Iterator[None]:
+    """The generated readers and builder while the block runs."""
+    _speedups.uninstall()
+    try:
+        yield
+    finally:
+        _speedups.install()
+
+
+def both(call: Callable[[], Any]) -> Tuple[Any, Any]:
+    """``call()`` with the generated code, then with the speedups."""
+    with generated():
+        before = call()
+    return before, call()
+
+
+def test_installed_on_import() -> None:
+    assert _speedups.GENERATED, "importing pesakit installs the speedups"
+    assert _native._UniffiRustBufferBuilder is _speedups._Builder
+    with generated():
+        assert _native._UniffiRustBufferBuilder is not _speedups._Builder
+    assert _native._UniffiRustBufferBuilder is _speedups._Builder
+
+
+def test_records_are_read_in_one_call(client: pesakit.PaypackClient, sandbox: Sandbox) -> None:
+    # Readers are compiled on first use: read a page of each kind first.
+    sandbox.settle(client.cashin(Decimal("100"), "0788123456").reference)
+    client.list_events(limit=10)
+    client.list_transactions(limit=10)
+    client.profile()
+    # The records of the hot paths were recognised and fused (else the speedup is lost).
+    for name in ("Event", "EventPage", "Transaction", "TransactionPage", "Profile"):
+        read = vars(getattr(_native, f"_UniffiFfiConverterType{name}"))["read"].__func__
+        assert read.__code__.co_filename == f"<pesakit fused {name} reader>", name
+    with generated():
+        read = vars(_native._UniffiFfiConverterTypeEvent)["read"].__func__
+        assert read.__code__.co_filename.endswith("_native.py")
+
+
+def test_pages_read_the_same(client: pesakit.PaypackClient, sandbox: Sandbox) -> None:
+    # Successful, failed and pending transactions: every optional field both present
+    # and absent, fractional amounts and fees, both providers.
+    refs = [
+        client.cashin(Decimal("100"), "0788123456").reference,
+        client.cashin(Decimal("2500.50"), "0728123456").reference,
+        client.cashout(Decimal("150"), "0780000000").reference,
+        client.cashin(Decimal("333.33"), "0791234567").reference,
+    ]
+    for ref in refs[:3]:
+        sandbox.settle(ref)
+    events_before, events_after = both(lambda: client.list_events(limit=100))
+    assert len(events_after.events) == 7
+    assert events_before == events_after
+    assert {e.transaction.processed_at is None for e in events_after.events} == {True, False}
+    assert isinstance(events_after.events[0].transaction.amount, Decimal)
+    assert events_after.events[0].created_at.tzinfo is dt.timezone.utc
+
+    page_before, page_after = both(lambda: client.list_transactions(limit=100))
+    assert page_before == page_after and len(page_after.transactions) == 4
+    found_before, found_after = both(lambda: client.find(refs[1]))
+    assert found_before == found_after
+    assert found_after.amount == Decimal("2500.5") and found_after.fee is not None
+    profile_before, profile_after = both(client.profile)
+    assert profile_before == profile_after
+
+
+def test_errors_read_the_same(client: pesakit.PaypackClient) -> None:
+    def missing() -> Any:
+        with pytest.raises(pesakit.PesakitError.NotFound) as caught:
+            client.find("no-such-reference")
+        e = caught.value
+        return (type(e), e.kind, e.summary, e.status, e.gateway_message, e.body)
+
+    before, after = both(missing)
+    assert before == after
+    assert after[3] == 404
+
+
+def test_webhooks_lower_and_read_the_same() -> None:
+    verifier = pesakit.PaypackWebhookVerifier("demo-webhook-secret")
+    body = (
+        b'{"event_id":"e1","event_kind":"transaction:processed","created_at":"2026-01-02T10:00:01.5Z",'
+        b'"data":{"ref":"r1","kind":"CASHOUT","fee":2.5,"client":"0788123456","amount":1000.75,'
+        b'"status":"successful","created_at":"2026-01-02T12:00:00.123456789+02:00",'
+        b'"metadata":{"order":"\xc3\xa9t\xc3\xa9"}}}'
+    )
+    signature_before, signature_after = both(lambda: verifier.sign(body))
+    assert signature_before == signature_after
+    event_before, event_after = both(lambda: verifier.verify_and_parse(body, signature_after))
+    assert event_before == event_after
+    assert event_after.transaction.amount == Decimal("1000.75")
+    assert event_after.transaction.metadata_json is not None and "été" in event_after.transaction.metadata_json
+    assert event_after.created_at == dt.datetime(2026, 1, 2, 10, 0, 1, 500000, tzinfo=dt.timezone.utc)
+    with pytest.raises(pesakit.PesakitError.WebhookSignature):
+        verifier.verify_and_parse(body + b" ", signature_after)
+
+
+def raw(rbuf: Any) -> bytes:
+    data = ctypes.string_at(rbuf.data, rbuf.len) if rbuf.len else b""
+    rbuf.free()
+    return data
+
+
+def test_builder_writes_the_same_bytes() -> None:
+    request = _native.CashRequest(
+        amount=Decimal("-12.5"), number="+250788123456", idempotency_key="k" * 32,
+        webhook_mode=_native.WebhookMode.DEVELOPMENT, validate=False,
+    )
+    lowered = lambda: raw(_native._UniffiFfiConverterTypeCashRequest.lower(request))  # noqa: E731
+    before, after = both(lowered)
+    assert before == after and len(after) > 32
+    for value in (b"", b"\x00\xff" * 3000):
+        before, after = both(lambda: raw(_native._UniffiFfiConverterBytes.lower(value)))
+        assert before == after and len(after) == 4 + len(value)
+
+
+@pytest.mark.parametrize("cut", [0, 1, 3, 4, 7])
+def test_short_buffers_are_refused_alike(cut: int) -> None:
+    # An optional string "hello": flag, length, bytes; cut short at `cut` bytes.
+    whole = b"\x01" + (5).to_bytes(4, "big") + b"hello"
+    stream = _native._UniffiRustBufferStream(whole[:cut], cut)
+    with pytest.raises(_native.InternalError, match="read past end"):
+        _native._UniffiFfiConverterOptionalString.read(stream)
+    with generated():
+        stream = _native._UniffiRustBufferStream(whole[:cut], cut)
+        with pytest.raises(_native.InternalError, match="read past end"):
+            _native._UniffiFfiConverterOptionalString.read(stream)
+    bad_flag = _native._UniffiRustBufferStream(b"\x02", 1)
+    with pytest.raises(_native.InternalError, match="flag"):
+        _native._UniffiFfiConverterOptionalString.read(bad_flag)
+
+
+def test_timestamps_before_the_epoch() -> None:
+    value = dt.datetime(1960, 5, 6, 7, 8, 9, 123456, tzinfo=dt.timezone.utc)
+    lowered = raw(_native._UniffiFfiConverterTimestamp.lower(value)) if hasattr(
+        _native._UniffiFfiConverterTimestamp, "lower") else None
+    buf = _native._UniffiRustBufferBuilder()
+    _native._UniffiFfiConverterTimestamp.write(value, buf)
+    data = raw(buf.finalize())
+    assert lowered is None or lowered == data
+    read = lambda: _native._UniffiFfiConverterTimestamp.read(  # noqa: E731
+        _native._UniffiRustBufferStream(data, len(data)))
+    before, after = both(read)
+    assert before == after == value
