@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
+import subprocess
+import sys
 import datetime as dt
 from decimal import Decimal
 from typing import Any, Callable, Iterator, Tuple
@@ -38,6 +41,15 @@ def test_installed_on_import() -> None:
     with generated():
         assert _native._UniffiRustBufferBuilder is not _speedups._Builder
     assert _native._UniffiRustBufferBuilder is _speedups._Builder
+
+
+@pytest.mark.parametrize("setting, installed", [("0", False), ("1", True)])
+def test_can_be_switched_off(setting: str, installed: bool) -> None:
+    probe = "import pesakit._speedups as s; print(bool(s.GENERATED))"
+    env = dict(os.environ, PESAKIT_PYTHON_SPEEDUPS=setting)
+    out = subprocess.run([sys.executable, "-c", probe], env=env, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    assert out == str(installed)
 
 
 def test_records_are_read_in_one_call(client: pesakit.PaypackClient, sandbox: Sandbox) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import ctypes
 import datetime as _dt
 import decimal
+import os as _os
 import re
 import struct
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -469,4 +470,7 @@ def uninstall() -> None:
         setattr(owner, attribute, value)
 
 
-install()
+# PESAKIT_PYTHON_SPEEDUPS=0 keeps the generated readers and builder (to rule this module
+# out when investigating a problem).
+if _os.environ.get("PESAKIT_PYTHON_SPEEDUPS", "1") != "0":
+    install()
