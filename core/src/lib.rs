@@ -48,6 +48,7 @@
 mod settings;
 mod error;
 mod http;
+mod lenient;
 mod log;
 mod money;
 mod oauth;

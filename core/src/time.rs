@@ -50,70 +50,21 @@ fn trim_fraction(text: &str) -> Option<String> {
 
 /// Serde helper: an optional timestamp read leniently (unreadable → `None`).
 pub(crate) mod lenient {
-    use std::fmt;
-
-    use serde::de::{self, Deserializer, Visitor};
+    use serde::de::Deserializer;
 
     use super::{parse_timestamp, Timestamp};
+    use crate::lenient::Scalar;
 
-    /// Text is parsed, integers are unix seconds, anything else is `None`. Visits the
-    /// value directly, without buffering it as `#[serde(untagged)]` would.
-    struct Lenient;
-
-    impl<'de> Visitor<'de> for Lenient {
-        type Value = Option<Timestamp>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a timestamp")
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(parse_timestamp(v))
-        }
-
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Timestamp::from_second(v).ok())
-        }
-
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(i64::try_from(v)
-                .ok()
-                .and_then(|v| Timestamp::from_second(v).ok()))
-        }
-
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-
-        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-
-        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map
-                .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
-                .is_some()
-            {}
-            Ok(None)
-        }
-    }
+    // Text is parsed, integers are unix seconds, anything else is `None`.
+    crate::lenient::lenient_visitor!(Lenient, Timestamp, "a timestamp", |scalar| match scalar {
+        Scalar::Text(v) => parse_timestamp(v),
+        Scalar::Owned(v) => parse_timestamp(&v),
+        Scalar::Int(v) => Timestamp::from_second(v).ok(),
+        Scalar::UInt(v) => i64::try_from(v)
+            .ok()
+            .and_then(|v| Timestamp::from_second(v).ok()),
+        Scalar::Float(_) => None,
+    });
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,

@@ -4,9 +4,9 @@
 use std::fmt;
 
 use rust_decimal::Decimal;
-use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use crate::lenient::{lenient_visitor, Scalar};
 use crate::money::Amount;
 use crate::time::{lenient, Timestamp};
 
@@ -273,86 +273,6 @@ pub struct Profile {
 }
 
 // ---- wire shapes -------------------------------------------------------------------
-
-/// Visits any JSON value without buffering it (unlike `#[serde(untagged)]`, which copies
-/// every value into an intermediate tree first): scalars go to `scalar`, `null` and
-/// absent to `None`, maps and sequences are skipped and read as `None`.
-macro_rules! lenient_visitor {
-    ($name:ident, $out:ty, $expecting:literal, |$scalar:ident| $convert:expr) => {
-        struct $name;
-
-        impl<'de> Visitor<'de> for $name {
-            type Value = Option<$out>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str($expecting)
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                let $scalar = Scalar::Text(v);
-                Ok($convert)
-            }
-
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                let $scalar = Scalar::Owned(v);
-                Ok($convert)
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                let $scalar = Scalar::Int(v);
-                Ok($convert)
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                let $scalar = Scalar::UInt(v);
-                Ok($convert)
-            }
-
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                let $scalar = Scalar::Float(v);
-                Ok($convert)
-            }
-
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
-
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-                Ok(None)
-            }
-
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map
-                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(None)
-            }
-        }
-    };
-}
-
-/// A JSON scalar as a lenient field met it.
-enum Scalar<'a> {
-    Text(&'a str),
-    Owned(String),
-    Int(i64),
-    UInt(u64),
-    Float(f64),
-}
 
 /// A string that may arrive as a JSON number.
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
