@@ -459,6 +459,50 @@ async fn add_fault(
     Ok(Json(json!({ "id": id })))
 }
 
+/// Which tokens a control call acts on: the body `{"which": "access" | "refresh" | "all"}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Which {
+    /// Access tokens only.
+    Access,
+    /// Refresh tokens only.
+    Refresh,
+    /// Both.
+    All,
+}
+
+impl Which {
+    /// Reads the body. Unless `required`, an empty body or one without `which` means
+    /// `access`.
+    pub(crate) fn parse(body: &[u8], required: bool) -> Result<Which, ApiError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Body {
+            #[serde(default)]
+            which: Option<String>,
+        }
+        let body: Body = parse_json(body, !required)?;
+        match body.which.as_deref() {
+            None if required => Err(ApiError::bad_request("which is required")),
+            None | Some("access") => Ok(Which::Access),
+            Some("refresh") => Ok(Which::Refresh),
+            Some("all") => Ok(Which::All),
+            Some(_) => Err(ApiError::bad_request(
+                "which must be \"access\", \"refresh\" or \"all\"",
+            )),
+        }
+    }
+
+    /// Whether access tokens are meant.
+    pub(crate) fn access(self) -> bool {
+        self != Which::Refresh
+    }
+
+    /// Whether refresh tokens are meant.
+    pub(crate) fn refresh(self) -> bool {
+        self != Which::Access
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import enum
-from typing import Any, Iterable, List, Optional, Type, TypeVar, Union
+from typing import Any, Dict, Iterable, List, Optional, Type, TypeVar, Union
 
 from . import _native
 
@@ -70,6 +70,25 @@ def amount(value: AmountLike, name: str = "amount") -> decimal.Decimal:
     if not result.is_finite():
         raise validation_error(f"{value!r} is not a decimal amount")
     return result
+
+
+def transport_settings(
+    allow_insecure_loopback: bool, max_retries: int, **durations: Seconds
+) -> Dict[str, Any]:
+    """What every client's options record shares, as its keyword arguments:
+    ``allow_insecure_loopback``, ``max_retries`` (an ``int``, not negative) and each
+    duration given (``request_timeout=2`` becomes ``request_timeout_ms=2000``)."""
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+        raise TypeError(f"max_retries must be an int, not {type(max_retries).__name__}")
+    if max_retries < 0:
+        raise ValueError("max_retries must not be negative")
+    fields: Dict[str, Any] = {
+        "allow_insecure_loopback": bool(allow_insecure_loopback),
+        "max_retries": max_retries,
+    }
+    for name, value in durations.items():
+        fields[name + "_ms"] = millis(value, name)
+    return fields
 
 
 def millis(value: Seconds, name: str) -> int:

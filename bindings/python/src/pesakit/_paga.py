@@ -80,23 +80,21 @@ def _options(
     max_backoff: Seconds,
     refresh_skew: Seconds,
 ) -> "_native.PagaOptions":
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
-        raise TypeError(f"max_retries must be an int, not {type(max_retries).__name__}")
-    if max_retries < 0:
-        raise ValueError("max_retries must not be negative")
     return _native.PagaOptions(
         environment=_environment(environment),
         token_request_style=_convert.choice(
             _native.PagaTokenRequestStyle, token_request_style, "token_request_style"
         ),
         pkce=bool(pkce),
-        allow_insecure_loopback=bool(allow_insecure_loopback),
-        connect_timeout_ms=_convert.millis(connect_timeout, "connect_timeout"),
-        request_timeout_ms=_convert.millis(request_timeout, "request_timeout"),
-        max_retries=max_retries,
-        initial_backoff_ms=_convert.millis(initial_backoff, "initial_backoff"),
-        max_backoff_ms=_convert.millis(max_backoff, "max_backoff"),
-        refresh_skew_ms=_convert.millis(refresh_skew, "refresh_skew"),
+        **_convert.transport_settings(
+            allow_insecure_loopback,
+            max_retries,
+            connect_timeout=connect_timeout,
+            request_timeout=request_timeout,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            refresh_skew=refresh_skew,
+        ),
     )
 
 

@@ -192,7 +192,8 @@ class _Builder:
         size = len(data)
         rbuf = _native._UniffiRustBuffer.alloc(size)
         if size:
-            ctypes.memmove(rbuf.data, bytes(data), size)
+            # Straight from the bytearray's own memory: no intermediate bytes copy.
+            ctypes.memmove(rbuf.data, (ctypes.c_char * size).from_buffer(data), size)
         rbuf.len = size
         self._data = bytearray()
         return rbuf

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::state::{State as Ledger, Status};
 use super::wire;
 use super::Checkout;
+use crate::control::Which;
 use crate::error::{self, parse_json, ApiError};
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -131,24 +132,15 @@ async fn set_config(State(checkout): State<Arc<Checkout>>, body: Bytes) -> Answe
 }
 
 async fn expire_oauth(State(checkout): State<Arc<Checkout>>, body: Bytes) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Which {
-        #[serde(default)]
-        which: Option<String>,
-    }
-    let request: Which = parse_json(&body, true)?;
+    let which = Which::parse(&body, false)?;
     let mut state = checkout.lock();
-    let count = match request.which.as_deref() {
-        None | Some("access") => state.expire_oauth(false),
-        Some("refresh") => state.expire_oauth(true),
-        Some("all") => state.expire_oauth(false) + state.expire_oauth(true),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "which must be \"access\", \"refresh\" or \"all\"",
-            ))
-        }
-    };
+    let mut count = 0;
+    if which.access() {
+        count += state.expire_oauth(false);
+    }
+    if which.refresh() {
+        count += state.expire_oauth(true);
+    }
     Ok(Json(json!({ "count": count })))
 }
 

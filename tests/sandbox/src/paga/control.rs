@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::state::State as Ledger;
 use super::Paga;
+use crate::control::Which;
 use crate::error::{self, parse_json, ApiError};
 use crate::paypack::wire::money;
 
@@ -27,24 +28,15 @@ pub(super) fn router(paga: Arc<Paga>) -> Router {
 }
 
 async fn expire(State(paga): State<Arc<Paga>>, body: Bytes) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Which {
-        #[serde(default)]
-        which: Option<String>,
-    }
-    let request: Which = parse_json(&body, true)?;
+    let which = Which::parse(&body, false)?;
     let mut state = paga.lock();
-    let count = match request.which.as_deref() {
-        None | Some("access") => state.expire(false),
-        Some("refresh") => state.expire(true),
-        Some("all") => state.expire(false) + state.expire(true),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "which must be \"access\", \"refresh\" or \"all\"",
-            ))
-        }
-    };
+    let mut count = 0;
+    if which.access() {
+        count += state.expire(false);
+    }
+    if which.refresh() {
+        count += state.expire(true);
+    }
     Ok(Json(json!({ "count": count })))
 }
 

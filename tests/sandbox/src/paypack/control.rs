@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::state::{RuntimeConfig, Status, TokenType};
 use super::wire;
 use super::Paypack;
+use crate::control::Which;
 use crate::error::{self, parse_json, ApiError};
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -100,21 +101,10 @@ async fn seed(State(paypack): State<Arc<Paypack>>, body: Bytes) -> Answer {
 }
 
 fn invalidate(paypack: &Paypack, body: &[u8], revoke: bool) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Which {
-        which: String,
-    }
-    let request: Which = parse_json(body, false)?;
-    let which = match request.which.as_str() {
-        "access" => Some(TokenType::Access),
-        "refresh" => Some(TokenType::Refresh),
-        "all" => None,
-        _ => {
-            return Err(ApiError::bad_request(
-                "which must be \"access\", \"refresh\" or \"all\"",
-            ))
-        }
+    let which = match Which::parse(body, true)? {
+        Which::Access => Some(TokenType::Access),
+        Which::Refresh => Some(TokenType::Refresh),
+        Which::All => None,
     };
     let count = paypack.lock().invalidate_tokens(which, revoke);
     Ok(Json(json!({ "count": count })))
