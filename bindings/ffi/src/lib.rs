@@ -15,6 +15,7 @@ mod runtime;
 mod callbacks;
 mod checkout;
 mod error;
+mod mailbox;
 mod paga;
 mod paypack;
 mod types;

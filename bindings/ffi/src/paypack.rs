@@ -253,15 +253,15 @@ macro_rules! pager {
         }
 
         impl $name {
-            fn next_op(&self) -> impl std::future::Future<Output = Result<Option<$item>, PesakitError>> + Send + 'static {
+            fn next_op(&self) -> $crate::runtime::Call<Option<$item>> {
                 let stream = self.stream.clone();
-                async move {
+                Box::pin(async move {
                     match stream.lock().await.next().await {
                         None => Ok(None),
                         Some(Ok(item)) => Ok(Some(item.into())),
                         Some(Err(e)) => Err(e.into()),
                     }
-                }
+                })
             }
         }
 

@@ -1,7 +1,18 @@
-//! One process-wide tokio runtime runs every call, async or blocking, so a client's
-//! connection pool and token renewal live on one set of worker threads.
+//! Where calls run. Async calls run on one process-wide multi-thread tokio runtime, so
+//! a foreign executor never drives I/O. Blocking calls run on a second, single-threaded
+//! runtime that the calling thread drives itself: the request, the connection's I/O and
+//! the answer are handled on the caller's own thread, with no hand-over to a worker and
+//! back (each of which wakes a sleeping thread; see `docs/adr/0006-blocking-calls-drive-their-own-io.md`).
+//!
+//! A client's connections stay in one pool whichever kind of call opened them. A
+//! connection keeps being watched (a gateway closing it is noticed before it is reused)
+//! because a driver thread runs the single-threaded runtime whenever no blocking call
+//! does, after a short grace period, or at once when an async call may need it.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 
@@ -15,6 +26,150 @@ static RUNTIME: Lazy<tokio::runtime::Runtime> = Lazy::new(|| {
         .expect("the pesakit runtime starts")
 });
 
+static BLOCKING: Lazy<Blocking> = Lazy::new(Blocking::start);
+
+/// How long the driver thread leaves the blocking runtime to its callers after the last
+/// blocking call returned: a program making blocking calls one after another keeps
+/// driving its own I/O, and the driver does not have to be woken and asked to hand the
+/// runtime back before every call.
+const GRACE: Duration = Duration::from_millis(2);
+
+/// The single-threaded runtime of the blocking calls, and who is driving it.
+struct Blocking {
+    runtime: tokio::runtime::Runtime,
+    state: Mutex<Driving>,
+    /// Wakes the driver thread: the last blocking caller left, or an async call started.
+    wake_driver: Condvar,
+    /// Tells the driver thread to hand the runtime over to a blocking caller.
+    hand_over: tokio::sync::Notify,
+}
+
+struct Driving {
+    /// Blocking calls in progress.
+    callers: usize,
+    /// When the last blocking call returned.
+    last_return: Instant,
+    /// The driver thread is running the runtime (and must be asked to stop).
+    driver_running: bool,
+    /// An async call asked the driver not to wait out the grace period.
+    wanted: bool,
+    /// The driver thread sleeps until the last blocking caller leaves (and must be
+    /// woken then; otherwise it wakes by itself when its grace period may be over).
+    driver_waits_for_callers: bool,
+}
+
+impl Blocking {
+    fn start() -> Blocking {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("the pesakit blocking runtime starts");
+        let blocking = Blocking {
+            runtime,
+            state: Mutex::new(Driving {
+                callers: 0,
+                last_return: Instant::now(),
+                driver_running: false,
+                wanted: false,
+                driver_waits_for_callers: false,
+            }),
+            wake_driver: Condvar::new(),
+            hand_over: tokio::sync::Notify::new(),
+        };
+        std::thread::Builder::new()
+            .name("pesakit-io".to_owned())
+            .spawn(|| BLOCKING.drive())
+            .expect("the pesakit I/O thread starts");
+        blocking
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Driving> {
+        // The state is a few counters updated in single statements: a panic elsewhere
+        // cannot leave it half-written, so a poisoned lock is still right to use.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The driver thread: runs the runtime whenever no blocking call has for `GRACE`.
+    fn drive(&self) {
+        loop {
+            let mut state = self.lock();
+            loop {
+                if state.callers == 0 {
+                    let idle = state.last_return.elapsed();
+                    if idle >= GRACE || state.wanted {
+                        break;
+                    }
+                    state = self
+                        .wake_driver
+                        .wait_timeout(state, GRACE - idle)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                } else {
+                    state.driver_waits_for_callers = true;
+                    state = self
+                        .wake_driver
+                        .wait(state)
+                        .unwrap_or_else(|e| e.into_inner());
+                    state.driver_waits_for_callers = false;
+                }
+            }
+            state.driver_running = true;
+            state.wanted = false;
+            drop(state);
+            self.runtime.block_on(self.hand_over.notified());
+            self.lock().driver_running = false;
+        }
+    }
+
+    /// Runs `task` on the calling thread, driving the runtime meanwhile (or waiting for
+    /// the blocking call that drives it to finish and hand it over).
+    fn block_on(&self, task: Pin<Box<dyn Future<Output = ()> + '_>>) {
+        {
+            let mut state = self.lock();
+            state.callers += 1;
+            if state.driver_running {
+                self.hand_over.notify_one();
+            }
+        }
+        // Counted out even if the task panics, so the driver thread takes over again.
+        struct Leave<'a>(&'a Blocking);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                let mut state = self.0.lock();
+                state.callers -= 1;
+                state.last_return = Instant::now();
+                // Woken only from its untimed sleep: a driver already counting down its
+                // grace period finds the new time by itself, so a program making one
+                // blocking call after another does not wake it every time.
+                if state.callers == 0 && state.driver_waits_for_callers {
+                    self.0.wake_driver.notify_one();
+                }
+            }
+        }
+        let _leave = Leave(self);
+        self.runtime.block_on(task);
+    }
+
+    /// Asks the driver thread to run the runtime now if nobody does: an async call may
+    /// use a connection a blocking call opened.
+    fn want_driven(&self) {
+        let mut state = self.lock();
+        if state.callers == 0 && !state.driver_running && !state.wanted {
+            state.wanted = true;
+            self.wake_driver.notify_one();
+        }
+    }
+}
+
+/// The work of one call. Boxed, and its result handed over through a slot, so the
+/// runtime's task and blocking machinery is compiled once for the whole library instead
+/// of once per operation and entry point (about an eighth of the shipped library). The
+/// cost is two small allocations per call, next to an HTTP exchange.
+pub(crate) type Call<T> = Pin<Box<dyn Future<Output = Result<T, PesakitError>> + Send + 'static>>;
+
+/// A call with its result type erased: what the runtime actually runs.
+type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
 /// Aborts the spawned task when the foreign caller drops (cancels) the call.
 struct AbortOnDrop(tokio::task::AbortHandle);
 
@@ -26,36 +181,53 @@ impl Drop for AbortOnDrop {
 
 /// Runs `future` on the runtime and awaits it from any executor (asyncio, Kotlin
 /// coroutines, Swift concurrency). Cancelling the foreign call cancels the work.
-pub(crate) async fn run<F, T>(future: F) -> Result<T, PesakitError>
-where
-    F: Future<Output = Result<T, PesakitError>> + Send + 'static,
-    T: Send + 'static,
-{
-    let handle = RUNTIME.spawn(future);
+pub(crate) async fn run<T: Send + 'static>(future: Call<T>) -> Result<T, PesakitError> {
+    if let Some(blocking) = Lazy::get(&BLOCKING) {
+        blocking.want_driven();
+    }
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let mut handle = spawn(Box::pin(async move {
+        // The receiver is gone only when the caller cancelled, and then nobody wants it.
+        let _ = sender.send(future.await);
+    }));
     let _guard = AbortOnDrop(handle.abort_handle());
-    match handle.await {
+    match receiver.await {
         Ok(result) => result,
-        Err(e) => Err(PesakitError::internal(format!(
-            "the call did not complete: {e}"
-        ))),
+        // The task ended without a result: it panicked or the runtime shut down.
+        Err(_) => Err(not_completed((&mut handle).await.err())),
+    }
+}
+
+fn spawn(task: Task) -> tokio::task::JoinHandle<()> {
+    RUNTIME.spawn(task)
+}
+
+fn not_completed(error: Option<tokio::task::JoinError>) -> PesakitError {
+    match error {
+        Some(e) => PesakitError::internal(format!("the call did not complete: {e}")),
+        None => PesakitError::internal("the call did not complete".to_owned()),
     }
 }
 
 /// Runs `future` to completion, blocking the calling thread (for the blocking APIs).
 /// Refused on a thread that is itself driving the runtime, where blocking would
 /// deadlock.
-pub(crate) fn block<F, T>(future: F) -> Result<T, PesakitError>
-where
-    F: Future<Output = Result<T, PesakitError>> + Send + 'static,
-    T: Send + 'static,
-{
+pub(crate) fn block<T: Send + 'static>(future: Call<T>) -> Result<T, PesakitError> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(PesakitError::internal(
             "a blocking pesakit call was made from inside pesakit's own async context (for example from a TokenStore or Logger callback); use the async API there"
                 .to_owned(),
         ));
     }
-    RUNTIME.block_on(future)
+    let mut result = Err(not_completed(None));
+    block_on(Box::pin(async {
+        result = future.await;
+    }));
+    result
+}
+
+fn block_on(task: Pin<Box<dyn Future<Output = ()> + '_>>) {
+    BLOCKING.block_on(task)
 }
 
 /// Defines each operation of a client object once, then exports it twice: `async` (for asyncio, Kotlin
@@ -67,9 +239,9 @@ macro_rules! export_operations {
     )*) => {
         impl $client {
             $(
-                fn $op(&self, $($arg: $ty),*) -> impl std::future::Future<Output = Result<$ret, PesakitError>> + Send + 'static {
+                fn $op(&self, $($arg: $ty),*) -> $crate::runtime::Call<$ret> {
                     let $c = self.inner.clone();
-                    async move $body
+                    Box::pin(async move $body)
                 }
             )*
         }

@@ -37,6 +37,7 @@ from . import _native
 from . import _patches as _patches  # str()/repr() of PesakitError and the records
 from . import _shutdown as _shutdown  # safe interpreter exit after async calls
 from . import _speedups as _speedups  # faster reading of values coming from Rust
+from . import _wakeups as _wakeups  # async calls resumed without pesakit threads taking the GIL
 from ._client import (
     DEFAULT_BASE_URL,
     AsyncPager,

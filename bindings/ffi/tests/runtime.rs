@@ -1,0 +1,158 @@
+//! The two runtimes behind the FFI methods (`src/runtime.rs`): blocking calls drive
+//! their own I/O on the calling thread, async calls run on the worker runtime, and a
+//! client's one connection pool serves both. Every test talks to the emulator over HTTP.
+//!
+//! The receive timeouts below only turn a hang (a runtime nobody drives) into a failure;
+//! nothing depends on how long a call takes.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use pesakit_ffi::{AmountText, CashRequest, PaypackClient, PaypackOptions};
+use pesakit_sandbox::{Sandbox, SandboxConfig};
+
+const HANG: Duration = Duration::from_secs(30);
+
+/// The emulator on a runtime of its own, as a separate process would be.
+struct Emulator {
+    base: String,
+    _runtime: tokio::runtime::Runtime,
+    _sandbox: Sandbox,
+}
+
+fn emulator() -> Emulator {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sandbox = runtime
+        .block_on(Sandbox::start(SandboxConfig {
+            settle_after: None,
+            ..SandboxConfig::default()
+        }))
+        .expect("the emulator starts");
+    Emulator {
+        base: sandbox.base_url(),
+        _runtime: runtime,
+        _sandbox: sandbox,
+    }
+}
+
+fn client(emulator: &Emulator) -> Arc<PaypackClient> {
+    let options = PaypackOptions {
+        base_url: format!("{}/paypack/api", emulator.base),
+        allow_insecure_loopback: true,
+        ..PaypackOptions::default()
+    };
+    PaypackClient::new(
+        pesakit_sandbox::DEFAULT_CLIENT_ID.to_owned(),
+        pesakit_sandbox::DEFAULT_CLIENT_SECRET.to_owned(),
+        Some(options),
+        None,
+        None,
+    )
+    .unwrap()
+}
+
+fn cash(amount: u32) -> CashRequest {
+    CashRequest {
+        amount: AmountText(amount.to_string()),
+        number: "0788123456".to_owned(),
+        idempotency_key: None,
+        webhook_mode: None,
+        validate: true,
+    }
+}
+
+/// Runs `f` on a new thread and returns its result, failing if it never comes.
+fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(HANG).expect("the call finished")
+}
+
+/// An async call awaited by an executor that is not pesakit's (as asyncio or Kotlin
+/// coroutines would be).
+fn awaited<T: Send + 'static>(f: impl std::future::Future<Output = T> + Send + 'static) -> T {
+    on_thread(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    })
+}
+
+#[test]
+fn an_async_call_reuses_a_connection_a_blocking_call_opened() {
+    let emulator = emulator();
+    let c = client(&emulator);
+    let blocking = Arc::clone(&c);
+    let created = on_thread(move || blocking.cashin_blocking(cash(100)).unwrap());
+    // Right after it, while that connection belongs to the blocking runtime, which no
+    // blocking call is driving any more.
+    let asynchronous = Arc::clone(&c);
+    let reference = created.reference.clone();
+    let found = awaited(async move { asynchronous.find(reference).await });
+    // Not settled: the emulator answers 404 for a pending transaction, over HTTP.
+    assert!(matches!(
+        found,
+        Err(pesakit_ffi::PesakitError::NotFound { .. })
+    ));
+    let again = on_thread(move || c.cashin_blocking(cash(101)).unwrap());
+    assert_ne!(again.reference, created.reference);
+}
+
+#[test]
+fn blocking_and_async_calls_at_once_on_one_client() {
+    let emulator = emulator();
+    let c = client(&emulator);
+    let mut threads = Vec::new();
+    for t in 0..8u32 {
+        let c = Arc::clone(&c);
+        threads.push(thread::spawn(move || {
+            (0..25u32)
+                .map(|i| {
+                    c.cashin_blocking(cash(100 + t * 100 + i))
+                        .unwrap()
+                        .reference
+                })
+                .collect::<Vec<_>>()
+        }));
+    }
+    let asynchronous = Arc::clone(&c);
+    let from_async = awaited(async move {
+        let mut refs = Vec::new();
+        for i in 0..50u32 {
+            refs.push(asynchronous.cashin(cash(5000 + i)).await.unwrap().reference);
+        }
+        refs
+    });
+    let mut all: Vec<String> = from_async;
+    for t in threads {
+        all.extend(t.join().unwrap());
+    }
+    assert_eq!(all.len(), 250);
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 250, "every cash-in created once");
+}
+
+#[test]
+fn a_blocking_call_takes_the_runtime_back_from_the_driver_thread() {
+    let emulator = emulator();
+    let c = client(&emulator);
+    for round in 0..5u32 {
+        let blocking = Arc::clone(&c);
+        let tx = on_thread(move || blocking.cashin_blocking(cash(100 + round)).unwrap());
+        assert_eq!(tx.amount.to_string(), (100 + round).to_string());
+        // Long enough for the driver thread to take the idle runtime over, so the next
+        // blocking call has to ask for it back. (Either way the call must succeed.)
+        thread::sleep(Duration::from_millis(20));
+    }
+}
