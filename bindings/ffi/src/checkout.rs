@@ -8,7 +8,7 @@ use pesakit::{Amount, Secret};
 
 use crate::callbacks::{ForeignLogger, ForeignStore, Logger, TokenStore};
 use crate::error::PesakitError;
-use crate::types::{from_system_time, to_system_time, AmountText};
+use crate::types::{from_system_time, to_system_time, AmountText, Bytes};
 
 /// Where a checkout payment stands. For `Unknown`, `status_raw` keeps the gateway's
 /// text.
@@ -590,7 +590,7 @@ impl CheckoutWebhookVerifier {
     #[uniffi::method(default(event = None))]
     pub fn verify_and_parse(
         &self,
-        body: Vec<u8>,
+        body: Bytes,
         signature: Option<String>,
         timestamp: Option<String>,
         event: Option<String>,
@@ -611,7 +611,7 @@ impl CheckoutWebhookVerifier {
     #[uniffi::method(default(event = None))]
     pub fn verify_and_parse_at(
         &self,
-        body: Vec<u8>,
+        body: Bytes,
         signature: Option<String>,
         timestamp: Option<String>,
         now: SystemTime,
@@ -630,7 +630,7 @@ impl CheckoutWebhookVerifier {
     }
 
     /// The signature the gateway sends for `body` signed at `timestamp` (unix seconds).
-    pub fn sign(&self, timestamp: i64, body: Vec<u8>) -> String {
+    pub fn sign(&self, timestamp: i64, body: Bytes) -> String {
         self.inner.sign(timestamp, &body)
     }
 

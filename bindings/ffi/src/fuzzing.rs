@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use pesakit::fuzzing::targets::{Input, CHECKOUT_NOW, CHECKOUT_SECRET, PAYPACK_SECRET};
 
 use crate::error::{ErrorKind, PesakitError};
-use crate::{CheckoutWebhookEvent, CheckoutWebhookVerifier, Event, PaypackWebhookVerifier};
+use crate::{Bytes, CheckoutWebhookEvent, CheckoutWebhookVerifier, Event, PaypackWebhookVerifier};
 
 /// The target's name (the directory of its seeds and regressions).
 pub const TARGET: &str = "ffi_webhooks";
@@ -60,6 +60,7 @@ fn same_error(ffi: &PesakitError, core: &pesakit::Error) {
 }
 
 fn paypack(how: u8, signature: String, body: Vec<u8>) {
+    let body = Bytes(body);
     let verifier = PaypackWebhookVerifier::new(PAYPACK_SECRET.to_owned()).expect("a secret");
     let core = pesakit::paypack::WebhookVerifier::new(PAYPACK_SECRET).expect("a secret");
     let header = match how {
@@ -99,6 +100,7 @@ fn checkout(
     tolerance: u64,
     body: Vec<u8>,
 ) {
+    let body = Bytes(body);
     let verifier =
         CheckoutWebhookVerifier::new(CHECKOUT_SECRET.to_owned(), tolerance).expect("a secret");
     let core = pesakit::checkout::WebhookVerifier::new(CHECKOUT_SECRET)

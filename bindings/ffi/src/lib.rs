@@ -41,7 +41,7 @@ pub use paypack::{
     PaypackWebhookVerifier,
 };
 pub use types::{
-    AmountText, CashRequest, Event, EventFilter, EventKind, EventPage, Profile, Transaction,
+    AmountText, Bytes, CashRequest, Event, EventFilter, EventKind, EventPage, Profile, Transaction,
     TransactionFilter, TransactionKind, TransactionPage, TransactionStatus, WebhookMode,
 };
 

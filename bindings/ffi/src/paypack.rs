@@ -11,7 +11,7 @@ use crate::callbacks::{ForeignLogger, ForeignStore, Logger, TokenStore};
 use crate::error::PesakitError;
 use crate::runtime::{block, run};
 use crate::types::{
-    to_system_time, CashRequest, Event, EventFilter, EventPage, Profile, Transaction,
+    to_system_time, Bytes, CashRequest, Event, EventFilter, EventPage, Profile, Transaction,
     TransactionFilter, TransactionPage, WebhookMode,
 };
 
@@ -319,7 +319,7 @@ impl PaypackWebhookVerifier {
     /// `WebhookSignature` error and nothing is parsed.
     pub fn verify_and_parse(
         &self,
-        body: Vec<u8>,
+        body: Bytes,
         signature: Option<String>,
     ) -> Result<Event, PesakitError> {
         Ok(self
@@ -329,12 +329,12 @@ impl PaypackWebhookVerifier {
     }
 
     /// Checks the signature only.
-    pub fn verify(&self, body: Vec<u8>, signature: Option<String>) -> Result<(), PesakitError> {
+    pub fn verify(&self, body: Bytes, signature: Option<String>) -> Result<(), PesakitError> {
         Ok(self.inner.verify(&body, signature.as_deref())?)
     }
 
     /// The signature Paypack would send for `body` (for tests and tools).
-    pub fn sign(&self, body: Vec<u8>) -> String {
+    pub fn sign(&self, body: Bytes) -> String {
         self.inner.sign(&body)
     }
 

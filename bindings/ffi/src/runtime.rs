@@ -1,13 +1,16 @@
 //! Where calls run. Async calls run on one process-wide multi-thread tokio runtime, so
-//! a foreign executor never drives I/O. Blocking calls run on a second, single-threaded
-//! runtime that the calling thread drives itself: the request, the connection's I/O and
-//! the answer are handled on the caller's own thread, with no hand-over to a worker and
-//! back (each of which wakes a sleeping thread; see `docs/adr/0006-blocking-calls-drive-their-own-io.md`).
+//! a foreign executor never drives I/O. A blocking call made while no other one is in
+//! progress runs on a second, single-threaded runtime that the calling thread drives
+//! itself: the request, the connection's I/O and the answer are handled on the caller's
+//! own thread, with no hand-over to a worker and back (each of which wakes a sleeping
+//! thread; see `docs/adr/0006-blocking-calls-drive-their-own-io.md`). Blocking calls made
+//! while another one drives that runtime run on the workers instead, as async calls do,
+//! so concurrent callers keep both runtimes' threads busy.
 //!
-//! A client's connections stay in one pool whichever kind of call opened them. A
-//! connection keeps being watched (a gateway closing it is noticed before it is reused)
-//! because a driver thread runs the single-threaded runtime whenever no blocking call
-//! does, after a short grace period, or at once when an async call may need it.
+//! A client's connections stay in one pool whichever runtime opened them. A connection
+//! keeps being watched (a gateway closing it is noticed before it is reused) because a
+//! driver thread runs the single-threaded runtime whenever no blocking call does: after
+//! a short grace period, or at once when another call may need it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -28,8 +31,8 @@ static RUNTIME: Lazy<tokio::runtime::Runtime> = Lazy::new(|| {
 
 static BLOCKING: Lazy<Blocking> = Lazy::new(Blocking::start);
 
-/// How long the driver thread leaves the blocking runtime to its callers after the last
-/// blocking call returned: a program making blocking calls one after another keeps
+/// How long the driver thread leaves the single-threaded runtime to the blocking calls
+/// after the last one returned: a program making blocking calls one after another keeps
 /// driving its own I/O, and the driver does not have to be woken and asked to hand the
 /// runtime back before every call.
 const GRACE: Duration = Duration::from_millis(2);
@@ -38,24 +41,34 @@ const GRACE: Duration = Duration::from_millis(2);
 struct Blocking {
     runtime: tokio::runtime::Runtime,
     state: Mutex<Driving>,
-    /// Wakes the driver thread: the last blocking caller left, or an async call started.
+    /// Wakes the driver thread: the runtime is left to it, or wanted at once.
     wake_driver: Condvar,
     /// Tells the driver thread to hand the runtime over to a blocking caller.
     hand_over: tokio::sync::Notify,
 }
 
 struct Driving {
-    /// Blocking calls in progress.
-    callers: usize,
-    /// When the last blocking call returned.
+    /// A blocking call is driving the runtime.
+    driven_by_caller: bool,
+    /// Blocking calls running on the workers because another one was driving.
+    on_workers: usize,
+    /// When the last driving blocking call returned.
     last_return: Instant,
     /// The driver thread is running the runtime (and must be asked to stop).
     driver_running: bool,
     /// An async call asked the driver not to wait out the grace period.
     wanted: bool,
-    /// The driver thread sleeps until the last blocking caller leaves (and must be
-    /// woken then; otherwise it wakes by itself when its grace period may be over).
-    driver_waits_for_callers: bool,
+    /// The driver thread sleeps until the driving caller leaves (and must be woken
+    /// then; otherwise it wakes by itself when its grace period may be over).
+    driver_waits_for_caller: bool,
+}
+
+impl Driving {
+    /// Whether the driver thread should run the runtime now.
+    fn driver_needed(&self) -> bool {
+        !self.driven_by_caller
+            && (self.wanted || self.on_workers > 0 || self.last_return.elapsed() >= GRACE)
+    }
 }
 
 impl Blocking {
@@ -67,11 +80,12 @@ impl Blocking {
         let blocking = Blocking {
             runtime,
             state: Mutex::new(Driving {
-                callers: 0,
+                driven_by_caller: false,
+                on_workers: 0,
                 last_return: Instant::now(),
                 driver_running: false,
                 wanted: false,
-                driver_waits_for_callers: false,
+                driver_waits_for_caller: false,
             }),
             wake_driver: Condvar::new(),
             hand_over: tokio::sync::Notify::new(),
@@ -84,34 +98,32 @@ impl Blocking {
     }
 
     fn lock(&self) -> MutexGuard<'_, Driving> {
-        // The state is a few counters updated in single statements: a panic elsewhere
-        // cannot leave it half-written, so a poisoned lock is still right to use.
+        // The state is a few flags and counters updated in single statements: a panic
+        // elsewhere cannot leave it half-written, so a poisoned lock is still right.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The driver thread: runs the runtime whenever no blocking call has for `GRACE`.
+    /// The driver thread: runs the runtime whenever no blocking call does (see
+    /// [`Driving::driver_needed`]), until a blocking caller asks for it back.
     fn drive(&self) {
         loop {
             let mut state = self.lock();
-            loop {
-                if state.callers == 0 {
-                    let idle = state.last_return.elapsed();
-                    if idle >= GRACE || state.wanted {
-                        break;
-                    }
-                    state = self
-                        .wake_driver
-                        .wait_timeout(state, GRACE - idle)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                } else {
-                    state.driver_waits_for_callers = true;
-                    state = self
+            while !state.driver_needed() {
+                state = if state.driven_by_caller {
+                    state.driver_waits_for_caller = true;
+                    let mut state = self
                         .wake_driver
                         .wait(state)
                         .unwrap_or_else(|e| e.into_inner());
-                    state.driver_waits_for_callers = false;
-                }
+                    state.driver_waits_for_caller = false;
+                    state
+                } else {
+                    let left = GRACE.saturating_sub(state.last_return.elapsed());
+                    self.wake_driver
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                };
             }
             state.driver_running = true;
             state.wanted = false;
@@ -121,40 +133,56 @@ impl Blocking {
         }
     }
 
-    /// Runs `task` on the calling thread, driving the runtime meanwhile (or waiting for
-    /// the blocking call that drives it to finish and hand it over).
+    /// Runs `task` to completion on the calling thread: driving the single-threaded
+    /// runtime when no other blocking call does (asking the driver thread to hand it
+    /// over if it runs it), else with the work on the multi-thread runtime.
     fn block_on(&self, task: Pin<Box<dyn Future<Output = ()> + '_>>) {
-        {
+        let drive = {
             let mut state = self.lock();
-            state.callers += 1;
-            if state.driver_running {
-                self.hand_over.notify_one();
+            if state.driven_by_caller {
+                state.on_workers += 1;
+                false
+            } else {
+                state.driven_by_caller = true;
+                if state.driver_running {
+                    self.hand_over.notify_one();
+                }
+                true
             }
-        }
+        };
         // Counted out even if the task panics, so the driver thread takes over again.
-        struct Leave<'a>(&'a Blocking);
+        struct Leave<'a>(&'a Blocking, bool);
         impl Drop for Leave<'_> {
             fn drop(&mut self) {
                 let mut state = self.0.lock();
-                state.callers -= 1;
-                state.last_return = Instant::now();
-                // Woken only from its untimed sleep: a driver already counting down its
-                // grace period finds the new time by itself, so a program making one
-                // blocking call after another does not wake it every time.
-                if state.callers == 0 && state.driver_waits_for_callers {
-                    self.0.wake_driver.notify_one();
+                if self.1 {
+                    state.driven_by_caller = false;
+                    state.last_return = Instant::now();
+                    // Woken from its untimed sleep, or at once when calls on the workers
+                    // may use the runtime's connections. A driver already counting down
+                    // its grace period finds the new time by itself, so a program making
+                    // one blocking call after another does not wake it every time.
+                    if state.driver_waits_for_caller || state.on_workers > 0 {
+                        self.0.wake_driver.notify_one();
+                    }
+                } else {
+                    state.on_workers -= 1;
                 }
             }
         }
-        let _leave = Leave(self);
-        self.runtime.block_on(task);
+        let _leave = Leave(self, drive);
+        if drive {
+            self.runtime.block_on(task);
+        } else {
+            RUNTIME.block_on(task);
+        }
     }
 
     /// Asks the driver thread to run the runtime now if nobody does: an async call may
     /// use a connection a blocking call opened.
     fn want_driven(&self) {
         let mut state = self.lock();
-        if state.callers == 0 && !state.driver_running && !state.wanted {
+        if !state.driven_by_caller && !state.driver_running && !state.wanted {
             state.wanted = true;
             self.wake_driver.notify_one();
         }

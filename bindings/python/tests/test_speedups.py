@@ -62,6 +62,8 @@ def test_records_are_read_in_one_call(client: pesakit.PaypackClient, sandbox: Sa
     for name in ("Event", "EventPage", "Transaction", "TransactionPage", "Profile"):
         read = vars(getattr(_native, f"_UniffiFfiConverterType{name}"))["read"].__func__
         assert read.__code__.co_filename == f"<pesakit fused {name} reader>", name
+        # ... and built without a keyword call to __init__ (its fields stored directly).
+        assert "_new" in read.__code__.co_names, name
     with generated():
         read = vars(_native._UniffiFfiConverterTypeEvent)["read"].__func__
         assert read.__code__.co_filename.endswith("_native.py")
@@ -89,9 +91,49 @@ def test_pages_read_the_same(client: pesakit.PaypackClient, sandbox: Sandbox) ->
     assert page_before == page_after and len(page_after.transactions) == 4
     found_before, found_after = both(lambda: client.find(refs[1]))
     assert found_before == found_after
+    # The same attributes, in the same order, as the generated __init__ stores them.
+    assert list(vars(found_before).items()) == list(vars(found_after).items())
+    assert list(vars(events_before.events[0]).items()) == list(vars(events_after.events[0]).items())
     assert found_after.amount == Decimal("2500.5") and found_after.fee is not None
     profile_before, profile_after = both(client.profile)
     assert profile_before == profile_after
+
+
+def test_fields_are_stored_directly_only_when_init_just_stores_them() -> None:
+    class Plain:
+        def __init__(self, *, a: Any, b: Any) -> None:
+            self.a = a
+            self.b = b
+
+    class Converts:
+        def __init__(self, *, a: Any, b: Any) -> None:
+            self.a = str(a)
+            self.b = b
+
+    class Adds:
+        def __init__(self, *, a: Any, b: Any) -> None:
+            self.a = a
+            self.b = b
+            self.c = None
+
+    class Reorders:
+        def __init__(self, *, a: Any, b: Any) -> None:
+            self.b = b
+            self.a = a
+
+    assert _speedups._init_only_stores(Plain, ["a", "b"])
+    for cls in (Converts, Adds, Reorders):
+        assert not _speedups._init_only_stores(cls, ["a", "b"]), cls.__name__
+    assert _speedups._init_only_stores(pesakit.Transaction, list(vars(_sample_transaction())))
+
+
+def _sample_transaction() -> Any:
+    return pesakit.Transaction(
+        reference="r", status=pesakit.TransactionStatus.PENDING, status_raw="pending",
+        amount=Decimal("1"), fee=None, kind=pesakit.TransactionKind.CASH_IN, kind_raw="CASHIN",
+        provider=None, client=None, merchant=None, created_at=None, processed_at=None,
+        user_ref=None, metadata_json=None,
+    )
 
 
 def test_errors_read_the_same(client: pesakit.PaypackClient) -> None:

@@ -23,7 +23,6 @@ use std::time::Duration;
 
 use base64::Engine;
 use reqwest::Method;
-use sha2::Digest;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{decode, segment, Answer, Call, Repeat, Transport};
@@ -464,7 +463,7 @@ impl Client {
         let pkce_verifier = if self.inner.pkce {
             let verifier = format!("{}{}", random_hex(), random_hex());
             let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .encode(sha2::Sha256::digest(verifier.as_bytes()));
+                .encode(crate::signature::sha256(verifier.as_bytes()));
             url.query_pairs_mut()
                 .append_pair("code_challenge", &challenge)
                 .append_pair("code_challenge_method", "S256");
@@ -860,7 +859,7 @@ mod tests {
             .collect();
         let verifier = p.pkce_verifier.unwrap();
         let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(sha2::Sha256::digest(verifier.expose().as_bytes()));
+            .encode(crate::signature::sha256(verifier.expose().as_bytes()));
         assert_eq!(q["code_challenge"], expected);
         assert_eq!(q["code_challenge_method"], "S256");
     }
