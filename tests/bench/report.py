@@ -25,7 +25,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-PESAKIT = ["rust", "python-sync", "python-async", "kotlin"]
+PESAKIT = ["rust", "python-sync", "python-async", "kotlin", "kotlin-async"]
 ALTERNATIVES = ["requests", "httpx", "paypack-js"]
 CLIENTS = ["floor"] + PESAKIT + ALTERNATIVES
 OPS = ["find", "cashin"]
@@ -344,7 +344,8 @@ def goals_section(r: Results) -> List[str]:
         return worst
 
     for client, limit in [("rust", RUST_VS_FLOOR), ("python-sync", FOREIGN_VS_FLOOR),
-                          ("python-async", FOREIGN_VS_FLOOR), ("kotlin", FOREIGN_VS_FLOOR)]:
+                          ("python-async", FOREIGN_VS_FLOOR), ("kotlin", FOREIGN_VS_FLOOR),
+                          ("kotlin-async", FOREIGN_VS_FLOOR)]:
         worst = worst_vs_floor(client)
         rows.append([
             f"{client} per call within {limit}× the floor (p50 and req/s, every op and concurrency)",
@@ -459,7 +460,8 @@ def render(results_dir: str, md_path: str, png_path: str) -> None:
         "the same settings: keep-alive pool, `TCP_NODELAY`, no redirects, rustls on ring) sending "
         "the same requests and reading the body, with no SDK around it (token fetched once). "
         "**Bold** rows are pesakit: `rust` (`pesakit::paypack::Client`), `python-sync`, "
-        "`python-async`, `kotlin`. Alternatives: hand-written Python clients on `requests` and "
+        "`python-async`, `kotlin` (blocking), `kotlin-async` (coroutines). Alternatives: "
+        "hand-written Python clients on `requests` and "
         "`httpx`, and the official JavaScript SDK `paypack-js`. All clients share one client "
         "object between their concurrent tasks (see each load generator for details). `find` "
         "looks up a settled transaction; `cashin` asks for 100 RWF from 0788123456 with a fresh "
