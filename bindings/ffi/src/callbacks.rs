@@ -132,8 +132,9 @@ impl TokenSet {
 /// Where a client keeps its tokens. Implement it in your language over the Keychain,
 /// the Android Keystore or a database. `key` names the account. Raise a `PesakitError`
 /// (or any exception) to report a failure: the call fails with a `TokenStore` error.
-/// Methods are called from pesakit's worker threads and must not call back into a
-/// client's blocking methods.
+/// Methods are called on whichever thread carries the call (one of pesakit's worker
+/// threads, or the thread that made a blocking call) and must not call a client's
+/// blocking methods: such a call is refused with an `Internal` error.
 #[uniffi::export(foreign)]
 pub trait TokenStore: Send + Sync {
     /// The tokens saved under `key`, if any.
@@ -184,8 +185,9 @@ pub enum LogLevel {
     Debug,
 }
 
-/// Receives pesakit's log lines, which never contain a secret. Called on pesakit's
-/// worker threads; keep it quick. Whatever it raises is ignored.
+/// Receives pesakit's log lines, which never contain a secret. Called on whichever
+/// thread carries the call (a worker, or the thread of a blocking call); keep it quick.
+/// Whatever it raises is ignored.
 #[uniffi::export(foreign)]
 pub trait Logger: Send + Sync {
     /// One log line.

@@ -214,3 +214,44 @@ def test_timestamps_before_the_epoch() -> None:
         _native._UniffiRustBufferStream(data, len(data)))
     before, after = both(read)
     assert before == after == value
+
+
+def test_quick_calls_keep_the_gil_and_blocking_calls_release_it(sandbox: Sandbox) -> None:
+    lib = _native._UniffiLib
+    keeps = lambda fn: bool(type(fn)._flags_ & ctypes._FUNCFLAG_PYTHONAPI)  # noqa: E731
+    assert keeps(lib.ffi_pesakit_ffi_rustbuffer_free)
+    assert keeps(lib.uniffi_pesakit_ffi_fn_clone_paypackclient)
+    assert not keeps(lib.uniffi_pesakit_ffi_fn_method_paypackclient_find_blocking)
+    with generated():
+        assert not keeps(lib.ffi_pesakit_ffi_rustbuffer_free)
+    assert keeps(lib.ffi_pesakit_ffi_rustbuffer_free)
+
+    # A blocking call waiting on the gateway lets other Python threads run meanwhile:
+    # over a 500 ms wait, a thread ticking every millisecond gets hundreds of ticks (it
+    # would get a handful, within one GIL switch interval, if the call kept the GIL).
+    import threading
+    client = pesakit.PaypackClient(
+        "demo-client-id", "demo-client-secret", base_url=sandbox.paypack_url,
+        allow_insecure_loopback=True,
+    )
+    client.authorize()
+    sandbox.fault(path="/paypack/api/transactions/find/", method="GET", kind="delay",
+                  delay_ms=500, count=1)
+    ticks = [0]
+    done = threading.Event()
+
+    def ticker() -> None:
+        while not done.wait(0.001):
+            ticks[0] += 1
+
+    thread = threading.Thread(target=ticker)
+    thread.start()
+    try:
+        before = ticks[0]
+        with pytest.raises(pesakit.PesakitError.NotFound):
+            client.find("slow")
+        during = ticks[0] - before
+    finally:
+        done.set()
+        thread.join()
+    assert during > 100, during

@@ -1,7 +1,10 @@
 """Keeps interpreter exit safe while pesakit's worker threads resume asyncio calls.
 
-An async call finishes on one of pesakit's native worker threads, which then calls
-back into Python to wake the awaiting coroutine. That callback releases the GIL for a
+This matters only with the generated async helper, that is with
+``PESAKIT_PYTHON_SPEEDUPS=0``: by default ``pesakit._wakeups`` resumes async calls
+without any pesakit thread running Python. With the generated helper, an async call
+finishes on one of pesakit's native worker threads, which then calls back into Python
+to wake the awaiting coroutine. That callback releases the GIL for a
 moment (``call_soon_threadsafe`` writes to the event loop's wake-up socket). If the
 coroutine finishes and the interpreter starts shutting down inside that moment, Python
 terminates the worker thread when it takes the GIL back, and unwinding a native thread

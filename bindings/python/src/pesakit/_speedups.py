@@ -21,6 +21,12 @@ Rust buffer is allocated once, at its final size, and filled with one ``memmove`
 bytes Rust receives are the same. And each FFI call's status starts as a zeroed
 ``RustCallStatus`` (what the generated ``default()`` builds, field by field).
 
+And the FFI calls that return at once (allocating and freeing buffers, cloning and
+freeing object handles, polling and completing async calls) keep the GIL instead of
+releasing it around the call: only the calls that do the work (a request, a webhook
+verification) release it. Among many Python threads, each release let another thread
+take the GIL, several times per pesakit call.
+
 ``tests/test_speedups.py`` checks the replacements against the generated readers.
 """
 
@@ -451,6 +457,32 @@ def _record_converters() -> List[Any]:
     ]
 
 
+#: FFI functions that return at once (buffers, object handles, future bookkeeping): they
+#: keep the GIL, since releasing and taking it back costs more than the call itself and,
+#: with many Python threads, hands the GIL to another thread at every one of them.
+_QUICK_FFI = (
+    "ffi_pesakit_ffi_rustbuffer_",
+    "ffi_pesakit_ffi_rust_future_",
+    "uniffi_pesakit_ffi_fn_clone_",
+    "uniffi_pesakit_ffi_fn_free_",
+)
+
+
+def _keeping_gil(function: Any) -> Any:
+    """``function`` (a ``ctypes`` function of the library) as one that keeps the GIL."""
+    prototype = ctypes.PYFUNCTYPE(function.restype, *function.argtypes)
+    return prototype((function.__name__, _native._UniffiLib))
+
+
+def _quick_functions() -> List[Tuple[Any, str, Any]]:
+    lib = _native._UniffiLib
+    return [
+        (lib, name, _keeping_gil(function))
+        for name, function in list(vars(lib).items())
+        if name.startswith(_QUICK_FFI) and getattr(function, "argtypes", None) is not None
+    ]
+
+
 def _replacements() -> List[Tuple[Any, str, Any]]:
     """(owner, attribute, new value) of every replacement."""
     found: List[Tuple[Any, str, Any]] = [
@@ -466,7 +498,7 @@ def _replacements() -> List[Tuple[Any, str, Any]]:
     for converter in _record_converters():
         generated = vars(converter)["read"].__func__
         found.append((converter, "read", _lazy_reader(converter, generated)))
-    return found
+    return found + _quick_functions()
 
 
 #: (owner, attribute) -> the generated value it replaced, while installed.

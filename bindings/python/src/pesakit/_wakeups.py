@@ -31,16 +31,14 @@ from typing import Any, Callable, Dict
 from . import _native
 
 _lib: Any = _native._UniffiLib
-_lib.pesakit_mailbox_open.argtypes = (ctypes.c_int32,)
-_lib.pesakit_mailbox_open.restype = ctypes.c_uint32
-_lib.pesakit_mailbox_close.argtypes = (ctypes.c_uint32,)
-_lib.pesakit_mailbox_close.restype = None
-_lib.pesakit_mailbox_take.argtypes = (
-    ctypes.c_uint32,
-    ctypes.POINTER(ctypes.c_uint64),
-    ctypes.c_size_t,
-)
-_lib.pesakit_mailbox_take.restype = ctypes.c_size_t
+
+
+# The mailbox functions return at once, so they keep the GIL (PYFUNCTYPE).
+_open_mailbox = ctypes.PYFUNCTYPE(ctypes.c_uint32, ctypes.c_int32)(("pesakit_mailbox_open", _lib))
+_close_mailbox = ctypes.PYFUNCTYPE(None, ctypes.c_uint32)(("pesakit_mailbox_close", _lib))
+_take_mailbox = ctypes.PYFUNCTYPE(
+    ctypes.c_size_t, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t
+)(("pesakit_mailbox_take", _lib))
 
 #: The native continuation, as the callback type the generated poll functions expect.
 _POST = _native._UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK(
@@ -57,7 +55,7 @@ class _Mailbox:
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
-        self.id: int = _lib.pesakit_mailbox_open(self._write)
+        self.id: int = _open_mailbox(self._write)
         self._prefix = self.id << 32
         self._keys = itertools.count()
         self._waiting: Dict[int, "asyncio.Future[int]"] = {}
@@ -81,7 +79,7 @@ class _Mailbox:
             pass
         buffer, waiting = self._buffer, self._waiting
         while True:
-            n = _lib.pesakit_mailbox_take(self.id, buffer, _BATCH)
+            n = _take_mailbox(self.id, buffer, _BATCH)
             for record in buffer[:n]:
                 future = waiting.pop(record >> 8, None)
                 if future is not None and not future.done():
@@ -92,7 +90,7 @@ class _Mailbox:
 
 
 def _close(mailbox_id: int, read: int, write: int) -> None:
-    _lib.pesakit_mailbox_close(mailbox_id)
+    _close_mailbox(mailbox_id)
     os.close(read)
     os.close(write)
 
