@@ -247,11 +247,12 @@ pub(crate) fn block<T: Send + 'static>(future: Call<T>) -> Result<T, PesakitErro
                 .to_owned(),
         ));
     }
-    let mut result = Err(not_completed(None));
+    let mut result = None;
     block_on(Box::pin(async {
-        result = future.await;
+        result = Some(future.await);
     }));
-    result
+    // `block_on` returns only once the task has finished (a panic unwinds through it).
+    result.unwrap_or_else(|| Err(not_completed(None)))
 }
 
 fn block_on(task: Pin<Box<dyn Future<Output = ()> + '_>>) {

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Iterator, TypeVar
+import threading
+from typing import Any, Awaitable, Dict, Iterator, List, Optional, TypeVar
 
 import pytest
 
@@ -23,6 +24,35 @@ _T = TypeVar("_T")
 FAST = dict(initial_backoff=0.01, max_backoff=0.05, poll_interval=0.02)
 #: The same for the checkout clients (which do not poll).
 CHECKOUT_FAST = dict(initial_backoff=0.01, max_backoff=0.05)
+
+
+class DictStore(pesakit.TokenStore):
+    """Keeps token sets in a dict, and remembers every set it was given (in a list that
+    ``sibling`` stores share)."""
+
+    def __init__(self, saved: Optional[List[pesakit.TokenSet]] = None) -> None:
+        self.tokens: Dict[str, pesakit.TokenSet] = {}
+        self.saved: List[pesakit.TokenSet] = [] if saved is None else saved
+        self.loads = 0
+        self._lock = threading.Lock()
+
+    def sibling(self) -> "DictStore":
+        """An empty store (a new client authorizes afresh) recording into the same list."""
+        return DictStore(self.saved)
+
+    def load(self, key: str) -> Optional[pesakit.TokenSet]:
+        with self._lock:
+            self.loads += 1
+            return self.tokens.get(key)
+
+    def save(self, key: str, tokens: pesakit.TokenSet) -> None:
+        with self._lock:
+            self.tokens[key] = tokens
+            self.saved.append(tokens)
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self.tokens.pop(key, None)
 
 
 def run(awaitable: Awaitable[_T]) -> _T:

@@ -33,7 +33,7 @@ from sandbox_helper import (
     WebhookReceiver,
     wait_until,
 )
-from test_tokens import DictStore
+from conftest import DictStore
 
 CREATE_PATH = "/checkout/api/payment/checkout"
 PAYMENT_PATH = "/checkout/api/payment/"

@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import os
 import re
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 import pesakit
+from conftest import DictStore
 from sandbox_helper import (
     CHECKOUT_CLIENT_ID,
     CHECKOUT_TOKEN,
@@ -72,26 +72,6 @@ class StepFailed(AssertionError):
 
 
 # -- the runner's own token store ---------------------------------------------------
-
-
-class MapStore(pesakit.TokenStore):
-    """A token store in memory, written in Python."""
-
-    def __init__(self) -> None:
-        self.tokens: Dict[str, pesakit.TokenSet] = {}
-        self._lock = threading.Lock()
-
-    def load(self, key: str) -> Optional[pesakit.TokenSet]:
-        with self._lock:
-            return self.tokens.get(key)
-
-    def save(self, key: str, tokens: pesakit.TokenSet) -> None:
-        with self._lock:
-            self.tokens[key] = tokens
-
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self.tokens.pop(key, None)
 
 
 # -- canonical forms ----------------------------------------------------------------
@@ -315,7 +295,7 @@ class Runner:
         self.gateway: str = scenario.get("gateway", "paypack")
         if self.gateway not in ("paypack", "checkout", "paga"):
             raise StepFailed(f"unknown gateway {self.gateway!r}")
-        self.store = MapStore()
+        self.store = DictStore()
         self.overrides: Dict[str, Any] = dict(scenario.get("client") or {})
         self.client: Optional[pesakit.PaypackClient] = None
         self.checkout: Optional[pesakit.CheckoutClient] = None

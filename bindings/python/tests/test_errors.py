@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import pickle  # noqa: F401  (documented: errors are plain exceptions)
 
 import pytest
 

@@ -9,7 +9,7 @@ from typing import List, Tuple
 import pesakit
 from conftest import make_async_client, make_client, run
 from sandbox_helper import DEFAULT_CLIENT_SECRET, Sandbox
-from test_tokens import DictStore
+from conftest import DictStore
 
 NUMBER = "0788123456"
 

@@ -11,7 +11,7 @@ import pytest
 
 import pesakit
 from conftest import Api, make_async_client, make_client, run
-from sandbox_helper import AUTHORIZE_PATH, Sandbox, wait_until
+from sandbox_helper import Sandbox
 
 NUMBER = "0788123456"
 UTC = dt.timezone.utc

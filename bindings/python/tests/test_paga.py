@@ -6,15 +6,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import threading
 import urllib.parse
 from decimal import Decimal
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator
 
 import pytest
 
 import pesakit
-from conftest import run
+from conftest import DictStore, run
 from sandbox_helper import (
     PAGA_CLIENT_ID,
     PAGA_CLIENT_SECRET,
@@ -27,28 +26,6 @@ from sandbox_helper import (
 )
 
 FAST = dict(initial_backoff=0.01, max_backoff=0.05)
-
-
-class MapStore(pesakit.TokenStore):
-    """A token store in memory, written in Python."""
-
-    def __init__(self) -> None:
-        self.tokens: Dict[str, pesakit.TokenSet] = {}
-        self.saves = 0
-        self._lock = threading.Lock()
-
-    def load(self, key: str) -> Optional[pesakit.TokenSet]:
-        with self._lock:
-            return self.tokens.get(key)
-
-    def save(self, key: str, tokens: pesakit.TokenSet) -> None:
-        with self._lock:
-            self.saves += 1
-            self.tokens[key] = tokens
-
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self.tokens.pop(key, None)
 
 
 def make(sandbox: Sandbox, **options: Any) -> pesakit.PagaClient:
@@ -227,7 +204,7 @@ def test_pkce_without_the_verifier_is_refused(sandbox: Sandbox) -> None:
 
 
 def test_concurrent_async_calls_share_one_refresh(sandbox: Sandbox) -> None:
-    store = MapStore()
+    store = DictStore()
     client = make(sandbox, token_store=store)
     connect(client, sandbox)
     sandbox.paga_expire_tokens("access")
@@ -241,7 +218,7 @@ def test_concurrent_async_calls_share_one_refresh(sandbox: Sandbox) -> None:
     assert [d.first_name for d in results] == ["Ada"] * 20
     [refresh] = token_requests(sandbox)
     assert params(refresh)["grant_type"] == "refresh_token"
-    assert store.saves == 2  # the code exchange, then the one refresh
+    assert len(store.saved) == 2  # the code exchange, then the one refresh
 
 
 def test_error_code_is_a_gateway_error(paga: pesakit.PagaClient, sandbox: Sandbox) -> None:
@@ -264,7 +241,7 @@ def test_missing_scope_is_a_permission_error(paga: pesakit.PagaClient, sandbox: 
 
 
 def test_a_python_token_store_keeps_users_tokens(sandbox: Sandbox) -> None:
-    store = MapStore()
+    store = DictStore()
     with make(sandbox, token_store=store) as first:
         connect(first, sandbox, user="alice")
     [key] = store.tokens
@@ -311,7 +288,7 @@ def test_environments_and_no_secret_in_repr(sandbox: Sandbox) -> None:
 
 
 def test_grant_and_results_print_without_tokens(sandbox: Sandbox) -> None:
-    store = MapStore()
+    store = DictStore()
     with make(sandbox, token_store=store) as client:
         grant = connect(client, sandbox)
         text = repr(grant) + repr(client.user_details("alice"))

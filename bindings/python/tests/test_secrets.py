@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, List, Optional, Set, Tuple
 import pytest
 
 import pesakit
+from conftest import DictStore
 from sandbox_helper import (
     CHECKOUT_CLIENT_ID,
     OAUTH_CLIENT_ID,
@@ -75,32 +76,6 @@ FAULTS = [
 FAULTED = dict(request_timeout=0.25, initial_backoff=0.01, max_backoff=0.05)
 
 
-class RecordingStore(pesakit.TokenStore):
-    """A token store that remembers every token set saved, in a list it may share."""
-
-    def __init__(self, saved: Optional[List[pesakit.TokenSet]] = None) -> None:
-        self.tokens: dict = {}
-        self.saved: List[pesakit.TokenSet] = [] if saved is None else saved
-        self._lock = threading.Lock()
-
-    def sibling(self) -> "RecordingStore":
-        """An empty store (a new client authorizes afresh) recording into the same list."""
-        return RecordingStore(self.saved)
-
-    def load(self, key: str) -> Optional[pesakit.TokenSet]:
-        with self._lock:
-            return self.tokens.get(key)
-
-    def save(self, key: str, tokens: pesakit.TokenSet) -> None:
-        with self._lock:
-            self.tokens[key] = tokens
-            self.saved.append(tokens)
-
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self.tokens.pop(key, None)
-
-
 class ListLogger(pesakit.Logger):
     def __init__(self) -> None:
         self.lines: List[str] = []
@@ -129,7 +104,7 @@ class Sweep:
     def __init__(self, name: str) -> None:
         self.texts: List[Tuple[str, str]] = []
         self.secrets: Set[str] = set(CONFIGURED)
-        self.store = RecordingStore()
+        self.store = DictStore()
         self.pk_logger = ListLogger()
         self.std_logger = logging.getLogger(f"pesakit.sweep.{name}")
         self.std_logger.setLevel(logging.DEBUG)
@@ -230,7 +205,7 @@ def box() -> Iterable[Sandbox]:
 
 
 def paypack(box: Sandbox, sweep: Sweep, n: int, *, cls: Any = pesakit.PaypackClient,
-            store: Optional[RecordingStore] = None, secret: str = PAYPACK_SECRET, **options: Any) -> Any:
+            store: Optional[DictStore] = None, secret: str = PAYPACK_SECRET, **options: Any) -> Any:
     settings: dict = dict(base_url=box.paypack_url, allow_insecure_loopback=True, initial_backoff=0.01,
                           max_backoff=0.05, poll_interval=0.02)
     settings.update(options)
@@ -301,7 +276,7 @@ def test_paypack_never_leaks_a_secret(box: Sandbox) -> None:
 
 
 def checkout(box: Sandbox, sweep: Sweep, n: int, *, cls: Any = pesakit.CheckoutClient,
-             store: Optional[RecordingStore] = None, **options: Any) -> Any:
+             store: Optional[DictStore] = None, **options: Any) -> Any:
     settings: dict = dict(client_token=CHECKOUT_TOKEN, client_id=CHECKOUT_CLIENT_ID,
                           webhook_secret=CHECKOUT_WEBHOOK_SECRET, allow_insecure_loopback=True,
                           initial_backoff=0.01, max_backoff=0.05)
@@ -383,7 +358,7 @@ def approve(box: Sandbox, sweep: Sweep, authorization: Any, user: Optional[str] 
 def test_paga_never_leaks_a_secret(box: Sandbox) -> None:
     sweep = Sweep("paga")
     for n, style in enumerate(("form_body", "query_string")):
-        def make(secret: str = PAGA_CLIENT_SECRET, store: Optional[RecordingStore] = None,
+        def make(secret: str = PAGA_CLIENT_SECRET, store: Optional[DictStore] = None,
                  cls: Any = pesakit.PagaClient, **options: Any) -> Any:
             settings: dict = dict(environment=box.paga_url, token_request_style=style, pkce=True,
                                   allow_insecure_loopback=True, initial_backoff=0.01, max_backoff=0.05)

@@ -7,6 +7,7 @@ import ctypes
 import os
 import subprocess
 import sys
+import threading
 import datetime as dt
 from decimal import Decimal
 from typing import Any, Callable, Iterator, Tuple
@@ -229,7 +230,6 @@ def test_quick_calls_keep_the_gil_and_blocking_calls_release_it(sandbox: Sandbox
     # A blocking call waiting on the gateway lets other Python threads run meanwhile:
     # over a 500 ms wait, a thread ticking every millisecond gets hundreds of ticks (it
     # would get a handful, within one GIL switch interval, if the call kept the GIL).
-    import threading
     client = pesakit.PaypackClient(
         "demo-client-id", "demo-client-secret", base_url=sandbox.paypack_url,
         allow_insecure_loopback=True,

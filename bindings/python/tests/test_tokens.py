@@ -4,39 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import pytest
 
 import pesakit
-from conftest import make_async_client, make_client, run
+from conftest import DictStore, make_async_client, make_client, run
 from sandbox_helper import DEFAULT_CLIENT_ID, Sandbox
-
-
-class DictStore(pesakit.TokenStore):
-    """Keeps token sets in a dict, and remembers every set it was given."""
-
-    def __init__(self) -> None:
-        self.tokens: Dict[str, pesakit.TokenSet] = {}
-        self.saved: List[pesakit.TokenSet] = []
-        self.loads = 0
-        self._lock = threading.Lock()
-
-    def load(self, key: str) -> Optional[pesakit.TokenSet]:
-        with self._lock:
-            self.loads += 1
-            return self.tokens.get(key)
-
-    def save(self, key: str, tokens: pesakit.TokenSet) -> None:
-        with self._lock:
-            self.tokens[key] = tokens
-            self.saved.append(tokens)
-
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self.tokens.pop(key, None)
 
 
 class JsonFileStore(pesakit.TokenStore):
