@@ -14,6 +14,7 @@ uniffi::setup_scaffolding!("pesakit");
 mod runtime;
 mod callbacks;
 mod checkout;
+mod columns;
 mod error;
 mod mailbox;
 mod paga;

@@ -8,8 +8,9 @@ use futures_util::{Stream, StreamExt};
 use pesakit::paypack as core;
 
 use crate::callbacks::{ForeignLogger, ForeignStore, Logger, TokenStore};
+use crate::columns;
 use crate::error::PesakitError;
-use crate::runtime::{block, run};
+use crate::runtime::{block, run, Call};
 use crate::types::{
     to_system_time, Bytes, CashRequest, Event, EventFilter, EventPage, Profile, Transaction,
     TransactionFilter, TransactionPage, WebhookMode,
@@ -239,6 +240,52 @@ export_operations! {
     /// `Timeout` error after `timeout_ms`.
     fn [wait_for_completion_op, wait_for_completion, wait_for_completion_blocking] (reference: String, timeout_ms: u64) -> Transaction => |c| {
         Ok(c.wait_for_completion(&reference, Duration::from_millis(timeout_ms)).await?.into())
+    }
+}
+
+// The column form of the two list calls (`columns.rs`), for the Python package only
+// (left out of the Kotlin and Swift bindings in `uniffi.toml`). Each wraps the call
+// that returns records, so the request and its conversion exist once.
+impl PaypackClient {
+    fn list_transactions_columns_op(&self, filter: TransactionFilter) -> Call<Bytes> {
+        let page = self.list_transactions_op(filter);
+        Box::pin(async move { Ok(columns::transaction_page(&page.await?)) })
+    }
+
+    fn list_events_columns_op(&self, filter: EventFilter) -> Call<Bytes> {
+        let page = self.list_events_op(filter);
+        Box::pin(async move { Ok(columns::event_page(&page.await?)) })
+    }
+}
+
+#[uniffi::export]
+impl PaypackClient {
+    /// `list_transactions`, with the page in the column form the Python package reads.
+    pub async fn list_transactions_columns(
+        &self,
+        filter: TransactionFilter,
+    ) -> Result<Bytes, PesakitError> {
+        run(self.list_transactions_columns_op(filter)).await
+    }
+
+    /// `list_transactions_blocking`, with the page in the column form the Python
+    /// package reads.
+    pub fn list_transactions_columns_blocking(
+        &self,
+        filter: TransactionFilter,
+    ) -> Result<Bytes, PesakitError> {
+        block(self.list_transactions_columns_op(filter))
+    }
+
+    /// `list_events`, with the page in the column form the Python package reads.
+    pub async fn list_events_columns(&self, filter: EventFilter) -> Result<Bytes, PesakitError> {
+        run(self.list_events_columns_op(filter)).await
+    }
+
+    /// `list_events_blocking`, with the page in the column form the Python package
+    /// reads.
+    pub fn list_events_columns_blocking(&self, filter: EventFilter) -> Result<Bytes, PesakitError> {
+        block(self.list_events_columns_op(filter))
     }
 }
 

@@ -15,8 +15,15 @@ from typing import Any, Callable, Iterator, Tuple
 import pytest
 
 import pesakit
-from pesakit import _native, _speedups
+from pesakit import _columns, _native, _speedups
 from sandbox_helper import Sandbox
+
+
+@pytest.fixture(autouse=True)
+def record_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages read by the record readers, which this module tests (test_columns.py tests
+    the column form that ``list_events`` and ``list_transactions`` use by default)."""
+    monkeypatch.setattr(_columns, "ENABLED", False)
 
 
 @contextlib.contextmanager

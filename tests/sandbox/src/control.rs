@@ -65,6 +65,9 @@ pub(crate) enum FaultKind {
     Empty,
     /// Send the headers, then the body one byte at a time.
     SlowBody,
+    /// Answer `status` (default 200) with the fault's own JSON `body`: a gateway answer
+    /// the emulator would never give (unknown values, odd spellings, odd instants).
+    Json,
 }
 
 impl FaultKind {
@@ -106,6 +109,8 @@ struct FaultSpec {
     delay_ms: Option<u64>,
     #[serde(default)]
     after_handler: Option<bool>,
+    #[serde(default)]
+    body: Option<serde_json::Value>,
 }
 
 /// A pending fault, with its defaults resolved.
@@ -121,6 +126,9 @@ pub(crate) struct Fault {
     retry_after: Option<u64>,
     delay_ms: u64,
     after_handler: bool,
+    /// The answer of a `json` fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<serde_json::Value>,
 }
 
 impl Fault {
@@ -245,15 +253,21 @@ async fn apply_fault(
                 next.run(request).await
             }
         }
-        FaultKind::Status | FaultKind::Html => {
+        FaultKind::Status | FaultKind::Html | FaultKind::Json => {
             if fault.after_handler {
                 drop(next.run(request).await);
             }
             tokio::time::sleep(delay).await;
-            if fault.kind == FaultKind::Status {
-                injected_status(fault.status.unwrap_or(503), fault.retry_after)
-            } else {
-                html_page(fault.status.unwrap_or(502), fault.retry_after)
+            match fault.kind {
+                FaultKind::Status => {
+                    injected_status(fault.status.unwrap_or(503), fault.retry_after)
+                }
+                FaultKind::Html => html_page(fault.status.unwrap_or(502), fault.retry_after),
+                _ => (
+                    status_code(fault.status.unwrap_or(200)),
+                    Json(fault.body.unwrap_or(serde_json::Value::Null)),
+                )
+                    .into_response(),
             }
         }
         FaultKind::DropBefore | FaultKind::DropAfter => {
@@ -435,6 +449,11 @@ async fn add_fault(
             return Err(ApiError::bad_request("status must be between 100 and 599"));
         }
     }
+    if (spec.kind == FaultKind::Json) != spec.body.is_some() {
+        return Err(ApiError::bad_request(
+            "a json fault needs a body, and only a json fault takes one",
+        ));
+    }
     let method = match spec.method {
         Some(method) if method.trim().is_empty() => None,
         Some(method) => Some(method.trim().to_ascii_uppercase()),
@@ -455,6 +474,7 @@ async fn add_fault(
         after_handler: spec
             .after_handler
             .unwrap_or(spec.kind.runs_handler_by_default()),
+        body: spec.body,
     });
     Ok(Json(json!({ "id": id })))
 }
@@ -531,6 +551,7 @@ mod tests {
                     retry_after: None,
                     delay_ms: 0,
                     after_handler: false,
+                    body: None,
                 });
             }
         }

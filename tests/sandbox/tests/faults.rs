@@ -206,6 +206,39 @@ async fn malformed_json_html_and_empty_faults_shape_the_body() {
 }
 
 #[tokio::test]
+async fn a_json_fault_answers_its_own_body_without_the_handler() {
+    let h = Harness::start().await;
+    let token = h.token().await;
+    let body = json!({"ref": "odd", "status": "reversed", "amount": "1.50"});
+    h.add_fault(json!({"path": CASHIN, "kind": "json", "body": body}))
+        .await;
+    let answer = cashin(&h, &token).await.unwrap();
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&answer.bytes).unwrap(),
+        body
+    );
+    assert_eq!(ledger_len(&h).await, 0, "json does not run the handler");
+
+    h.add_fault(json!({"path": CASHIN, "kind": "json", "status": 422, "body": [1, "two"]}))
+        .await;
+    let answer = cashin(&h, &token).await.unwrap();
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer.json, json!([1, "two"]));
+
+    // A body belongs to a json fault, and a json fault needs one.
+    for fault in [
+        json!({"path": CASHIN, "kind": "json"}),
+        json!({"path": CASHIN, "kind": "status", "body": {}}),
+    ] {
+        let refused = h.post(&h.url("/_sandbox/faults"), None, &fault).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{fault}");
+    }
+    assert!(cashin(&h, &token).await.unwrap().status.is_success());
+    assert_eq!(ledger_len(&h).await, 1);
+}
+
+#[tokio::test]
 async fn slow_body_sends_headers_then_one_byte_at_a_time() {
     let h = Harness::start().await;
     let pace = Duration::from_millis(15);

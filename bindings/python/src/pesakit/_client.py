@@ -19,7 +19,7 @@ from typing import (
 )
 
 from ._handle import _Async, _Blocking, _Handle
-from . import _convert, _logging, _native
+from . import _columns, _convert, _logging, _native
 from ._convert import AmountLike, Seconds
 
 _T = TypeVar("_T")
@@ -328,6 +328,8 @@ class PaypackClient(_ClientBase, _Blocking):
         f = _convert.transaction_filter(
             offset=offset, limit=limit, from_=from_, to=to, kind=kind, client=client
         )
+        if _columns.ENABLED:
+            return _columns.read(self._client.list_transactions_columns_blocking(f))
         return self._client.list_transactions_blocking(f)
 
     def list_events(
@@ -351,6 +353,8 @@ class PaypackClient(_ClientBase, _Blocking):
             reference=reference, kind=kind, client=client, status=status,
             offset=offset, limit=limit, from_=from_, to=to,
         )
+        if _columns.ENABLED:
+            return _columns.read(self._client.list_events_columns_blocking(f))
         return self._client.list_events_blocking(f)
 
     def transactions(
@@ -465,6 +469,8 @@ class AsyncPaypackClient(_ClientBase, _Async):
         f = _convert.transaction_filter(
             offset=offset, limit=limit, from_=from_, to=to, kind=kind, client=client
         )
+        if _columns.ENABLED:
+            return _columns.read(await self._client.list_transactions_columns(f))
         return await self._client.list_transactions(f)
 
     async def list_events(
@@ -484,6 +490,8 @@ class AsyncPaypackClient(_ClientBase, _Async):
             reference=reference, kind=kind, client=client, status=status,
             offset=offset, limit=limit, from_=from_, to=to,
         )
+        if _columns.ENABLED:
+            return _columns.read(await self._client.list_events_columns(f))
         return await self._client.list_events(f)
 
     def transactions(
