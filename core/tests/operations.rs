@@ -365,6 +365,19 @@ async fn streams_walk_every_page() {
     assert_eq!(seen.len(), 25);
     assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), refs);
     assert_eq!(env.count("GET", "/transactions/list").await, 3);
+
+    // The same walk a page at a time: one item per request, the same order.
+    let pages: Vec<Vec<String>> = client
+        .transaction_pages(TransactionFilter {
+            limit: Some(10),
+            ..Default::default()
+        })
+        .map(|page| page.unwrap().into_iter().map(|t| t.reference).collect())
+        .collect()
+        .await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 5]);
+    assert_eq!(pages.concat(), seen);
+    assert_eq!(env.count("GET", "/transactions/list").await, 6);
 }
 
 #[tokio::test]

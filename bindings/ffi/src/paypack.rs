@@ -1,5 +1,6 @@
 //! `PaypackClient`, its pagers and the webhook verifier, over `pesakit::paypack`.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -184,19 +185,17 @@ impl PaypackClient {
         filter: TransactionFilter,
     ) -> Result<Arc<PaypackTransactionPager>, PesakitError> {
         let filter = core::TransactionFilter::try_from(filter)?;
-        Ok(Arc::new(PaypackTransactionPager {
-            stream: Arc::new(tokio::sync::Mutex::new(Box::pin(
-                self.inner.transactions(filter),
-            ))),
-        }))
+        Ok(Arc::new(PaypackTransactionPager::new(Box::pin(
+            self.inner.transaction_pages(filter),
+        ))))
     }
 
     /// Pages through every event matching `filter`, fetching as it is read.
     pub fn events(&self, filter: EventFilter) -> Result<Arc<PaypackEventPager>, PesakitError> {
         let filter = core::EventFilter::try_from(filter)?;
-        Ok(Arc::new(PaypackEventPager {
-            stream: Arc::new(tokio::sync::Mutex::new(Box::pin(self.inner.events(filter)))),
-        }))
+        Ok(Arc::new(PaypackEventPager::new(Box::pin(
+            self.inner.event_pages(filter),
+        ))))
     }
 }
 
@@ -291,23 +290,54 @@ impl PaypackClient {
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = pesakit::Result<T>> + Send>>;
 
+/// A pager's state: the core's stream of pages, and what is left of the last page.
+struct Pages<T> {
+    pages: BoxStream<Vec<T>>,
+    left: VecDeque<T>,
+}
+
+impl<T> Pages<T> {
+    /// What is left of the last page, or else the next page; empty at the end.
+    async fn next_batch(&mut self) -> pesakit::Result<VecDeque<T>> {
+        if self.left.is_empty() {
+            if let Some(page) = self.pages.next().await {
+                return Ok(page?.into());
+            }
+        }
+        Ok(std::mem::take(&mut self.left))
+    }
+}
+
 macro_rules! pager {
     ($(#[$doc:meta])* $name:ident, $item:ty, $core:ty) => {
         $(#[$doc])*
         #[derive(uniffi::Object)]
         pub struct $name {
-            stream: Arc<tokio::sync::Mutex<BoxStream<$core>>>,
+            state: Arc<tokio::sync::Mutex<Pages<$core>>>,
         }
 
         impl $name {
+            fn new(pages: BoxStream<Vec<$core>>) -> Self {
+                let left = VecDeque::new();
+                $name { state: Arc::new(tokio::sync::Mutex::new(Pages { pages, left })) }
+            }
+
             fn next_op(&self) -> $crate::runtime::Call<Option<$item>> {
-                let stream = self.stream.clone();
+                let state = self.state.clone();
                 Box::pin(async move {
-                    match stream.lock().await.next().await {
-                        None => Ok(None),
-                        Some(Ok(item)) => Ok(Some(item.into())),
-                        Some(Err(e)) => Err(e.into()),
+                    let mut state = state.lock().await;
+                    if state.left.is_empty() {
+                        state.left = state.next_batch().await?;
                     }
+                    Ok(state.left.pop_front().map(Into::into))
+                })
+            }
+
+            fn next_batch_op(&self) -> $crate::runtime::Call<Vec<$item>> {
+                let state = self.state.clone();
+                Box::pin(async move {
+                    let batch = state.lock().await.next_batch().await?;
+                    Ok(batch.into_iter().map(Into::into).collect())
                 })
             }
         }
@@ -323,6 +353,18 @@ macro_rules! pager {
             /// The next item, blocking the calling thread; `None` at the end.
             pub fn next_blocking(&self) -> Result<Option<$item>, PesakitError> {
                 block(self.next_op())
+            }
+
+            /// The items of the current page not read yet, or else those of the next
+            /// page (fetching it); empty at the end. After an error the pager is
+            /// finished. Mixes freely with `next`: each item comes once.
+            pub async fn next_batch(&self) -> Result<Vec<$item>, PesakitError> {
+                run(self.next_batch_op()).await
+            }
+
+            /// `next_batch`, blocking the calling thread.
+            pub fn next_batch_blocking(&self) -> Result<Vec<$item>, PesakitError> {
+                block(self.next_batch_op())
             }
         }
     };

@@ -245,6 +245,35 @@ def test_pager_error_is_raised_from_the_iteration(api: Api, sandbox: Sandbox) ->
     assert info.value.status == 500
 
 
+def list_requests(sandbox: Sandbox) -> int:
+    return sum(r["path"].endswith("/transactions/list") for r in sandbox.requests())
+
+
+def test_pagers_fetch_a_page_when_it_runs_out_and_end_at_an_error(sandbox: Sandbox) -> None:
+    async def step(pager: Any) -> Any:
+        return await pager.__anext__()
+
+    for mode in ("sync", "async"):
+        api = Api(sandbox, mode)
+        refs = [api.cashin(str(100 + i), NUMBER).reference for i in range(5)]
+        sandbox.clear_requests()
+        pager = api.transactions(limit=2)
+        advance = (lambda: next(pager)) if mode == "sync" else (lambda: run(step(pager)))
+        stop = StopIteration if mode == "sync" else StopAsyncIteration
+        assert advance().reference == refs[-1]
+        assert list_requests(sandbox) == 1
+        # The second item is already here; the third needs the next page, which fails.
+        sandbox.fault(path="/paypack/api/transactions/list", kind="status", status=500)
+        assert advance().reference == refs[-2]
+        assert list_requests(sandbox) == 1
+        with pytest.raises(pesakit.PesakitError.Gateway):
+            advance()
+        with pytest.raises(stop):
+            advance()
+        assert list_requests(sandbox) == 2
+        api.client.close()
+
+
 def test_for_loop_over_blocking_pager(client: pesakit.PaypackClient) -> None:
     refs = {client.cashin("1000", NUMBER).reference for _ in range(5)}
     pager = client.transactions(limit=2)

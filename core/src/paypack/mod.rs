@@ -16,13 +16,13 @@
 //! Retries happen on failed connections, timeouts, lost connections, 429 (honouring
 //! `Retry-After`), 502, 503 and 504, as the client's [`RetryPolicy`](crate::RetryPolicy) allows.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{self, Stream};
+use futures_util::stream::{self, Stream, StreamExt};
 use reqwest::Method;
 use serde::Deserialize;
 
@@ -574,6 +574,16 @@ impl Client {
         &self,
         filter: TransactionFilter,
     ) -> impl Stream<Item = Result<Transaction>> + Send + 'static {
+        items(self.transaction_pages(filter))
+    }
+
+    /// [`transactions`](Self::transactions) a page at a time: each item is what one
+    /// request brought that was not yielded before (never empty). The stream ends after
+    /// the first error it yields.
+    pub fn transaction_pages(
+        &self,
+        filter: TransactionFilter,
+    ) -> impl Stream<Item = Result<Vec<Transaction>>> + Send + 'static {
         let client = self.clone();
         paginate(
             filter.offset.unwrap_or(0),
@@ -601,6 +611,16 @@ impl Client {
         &self,
         filter: EventFilter,
     ) -> impl Stream<Item = Result<Event>> + Send + 'static {
+        items(self.event_pages(filter))
+    }
+
+    /// [`events`](Self::events) a page at a time: each item is what one request brought
+    /// that was not yielded before (never empty). The stream ends after the first error
+    /// it yields.
+    pub fn event_pages(
+        &self,
+        filter: EventFilter,
+    ) -> impl Stream<Item = Result<Vec<Event>>> + Send + 'static {
         let client = self.clone();
         paginate(
             filter.offset.unwrap_or(0),
@@ -708,38 +728,47 @@ pub(crate) fn decode_profile(body: &[u8]) -> Result<Profile> {
     Ok(decode::<WireProfile>("Paypack profile", body, false)?.into_model())
 }
 
-/// Offset pagination as a stream: fetches a page when the buffer runs dry, stops at a
-/// short page or at the total, and drops items already yielded.
+/// The items of a stream of pages, one by one (an error passes through as it is).
+fn items<T: Send + 'static>(
+    pages: impl Stream<Item = Result<Vec<T>>> + Send + 'static,
+) -> impl Stream<Item = Result<T>> + Send + 'static {
+    pages.flat_map(|page| {
+        let items: Vec<Result<T>> = match page {
+            Ok(items) => items.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        stream::iter(items)
+    })
+}
+
+/// Offset pagination as a stream of pages: fetches the next page when read, stops at a
+/// short page or at the total, and drops items already yielded (a page left with none
+/// is not yielded).
 fn paginate<T, F, Fut>(
     start: u64,
     limit: u64,
     fetch: F,
     id: fn(&T) -> String,
-) -> impl Stream<Item = Result<T>> + Send + 'static
+) -> impl Stream<Item = Result<Vec<T>>> + Send + 'static
 where
     T: Send + 'static,
     F: Fn(u64, u64) -> Fut + Send + 'static,
     Fut: Future<Output = Result<(Vec<T>, u64)>> + Send,
 {
-    struct State<T, F> {
+    struct State<F> {
         fetch: F,
         offset: u64,
-        buffer: VecDeque<T>,
         seen: HashSet<String>,
         done: bool,
     }
     let state = State {
         fetch,
         offset: start,
-        buffer: VecDeque::new(),
         seen: HashSet::new(),
         done: false,
     };
     stream::unfold(state, move |mut st| async move {
         loop {
-            if let Some(item) = st.buffer.pop_front() {
-                return Some((Ok(item), st));
-            }
             if st.done {
                 return None;
             }
@@ -750,10 +779,12 @@ where
                     if n < limit || st.offset >= total {
                         st.done = true;
                     }
-                    for item in items {
-                        if st.seen.insert(id(&item)) {
-                            st.buffer.push_back(item);
-                        }
+                    let fresh: Vec<T> = items
+                        .into_iter()
+                        .filter(|item| st.seen.insert(id(item)))
+                        .collect();
+                    if !fresh.is_empty() {
+                        return Some((Ok(fresh), st));
                     }
                 }
                 Err(e) => {

@@ -12,6 +12,7 @@ import datetime as _dt
 from typing import (
     Any,
     Generic,
+    List,
     Optional,
     Type,
     TypeVar,
@@ -42,22 +43,29 @@ class Pager(Generic[_T]):
     after which the pager is finished.
     """
 
-    __slots__ = ("_pager",)
+    __slots__ = ("_pager", "_page")
 
     def __init__(self, pager: Any) -> None:
         self._pager: Any = pager
+        # The rest of the page in hand, last item first: a page crosses from Rust in one
+        # call instead of one call per item.
+        self._page: List[Any] = []
 
     def __iter__(self) -> "Pager[_T]":
         return self
 
     def __next__(self) -> _T:
+        if self._page:
+            return self._page.pop()  # type: ignore[no-any-return]
         if self._pager is None:
             raise StopIteration
-        item = self._pager.next_blocking()
-        if item is None:
+        page = self._pager.next_batch_blocking()
+        if not page:
             self._pager = None
             raise StopIteration
-        return item  # type: ignore[no-any-return]
+        page.reverse()
+        self._page = page
+        return page.pop()  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"<pesakit.Pager {'finished' if self._pager is None else 'open'}>"
@@ -70,22 +78,27 @@ class AsyncPager(Generic[_T]):
     after which the pager is finished.
     """
 
-    __slots__ = ("_pager",)
+    __slots__ = ("_pager", "_page")
 
     def __init__(self, pager: Any) -> None:
         self._pager: Any = pager
+        self._page: List[Any] = []  # as in Pager
 
     def __aiter__(self) -> "AsyncPager[_T]":
         return self
 
     async def __anext__(self) -> _T:
+        if self._page:
+            return self._page.pop()  # type: ignore[no-any-return]
         if self._pager is None:
             raise StopAsyncIteration
-        item = await self._pager.next()
-        if item is None:
+        page = await self._pager.next_batch()
+        if not page:
             self._pager = None
             raise StopAsyncIteration
-        return item  # type: ignore[no-any-return]
+        page.reverse()
+        self._page = page
+        return page.pop()  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"<pesakit.AsyncPager {'finished' if self._pager is None else 'open'}>"
