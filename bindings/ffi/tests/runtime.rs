@@ -156,3 +156,29 @@ fn a_blocking_call_takes_the_runtime_back_from_the_driver_thread() {
         thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_pager_mixes_items_and_batches_each_item_once() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let mut refs: Vec<String> = (0..5)
+        .map(|i| client.cashin_blocking(cash(100 + i)).unwrap().reference)
+        .collect();
+    refs.reverse(); // newest first, as the gateway lists them
+    let pager = client
+        .transactions(pesakit_ffi::TransactionFilter {
+            limit: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+    let references = |batch: Vec<pesakit_ffi::Transaction>| -> Vec<String> {
+        batch.into_iter().map(|t| t.reference).collect()
+    };
+    // Pages of 2, 2 and 1: an item, the rest of its page, a whole page, an item.
+    assert_eq!(pager.next_blocking().unwrap().unwrap().reference, refs[0]);
+    assert_eq!(references(pager.next_batch_blocking().unwrap()), refs[1..2]);
+    assert_eq!(references(pager.next_batch_blocking().unwrap()), refs[2..4]);
+    assert_eq!(pager.next_blocking().unwrap().unwrap().reference, refs[4]);
+    assert!(pager.next_batch_blocking().unwrap().is_empty());
+    assert!(pager.next_blocking().unwrap().is_none());
+}

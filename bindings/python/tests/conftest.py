@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from decimal import Decimal
 from typing import Any, Awaitable, Dict, Iterator, List, Optional, TypeVar
 
 import pytest
@@ -53,6 +54,21 @@ class DictStore(pesakit.TokenStore):
     def clear(self, key: str) -> None:
         with self._lock:
             self.tokens.pop(key, None)
+
+
+def mixed_transactions(client: Any, sandbox: Sandbox) -> List[str]:
+    """Four transactions through ``client`` (blocking, or ``Api``): settled successful and
+    failed, a cash-out, and one left pending; fractional amounts, both providers. Their
+    references, oldest first (each leaves one or two events)."""
+    refs = [
+        client.cashin(Decimal("100"), "0788123456").reference,
+        client.cashin(Decimal("2500.50"), "0728123456").reference,
+        client.cashout(Decimal("150"), "0780000000").reference,
+        client.cashin(Decimal("333.33"), "0791234567").reference,
+    ]
+    for ref in refs[:3]:
+        sandbox.settle(ref)
+    return refs
 
 
 def run(awaitable: Awaitable[_T]) -> _T:

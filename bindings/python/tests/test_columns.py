@@ -14,7 +14,7 @@ import pytest
 
 import pesakit
 from pesakit import _columns, _native, _speedups
-from conftest import Api
+from conftest import Api, mixed_transactions
 from sandbox_helper import Sandbox
 
 UTC = dt.timezone.utc
@@ -68,16 +68,8 @@ def test_on_by_default_and_off_with_the_other_speedups() -> None:
 def test_pages_from_the_emulator_read_the_same(
     api: Api, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Settled, failed and pending transactions of both kinds: optional fields present
-    # and absent, fractional amounts.
-    refs = [
-        api.cashin(Decimal("100"), "0788123456").reference,
-        api.cashin(Decimal("2500.50"), "0728123456").reference,
-        api.cashout(Decimal("150"), "0780000000").reference,
-        api.cashin(Decimal("333.33"), "0791234567").reference,
-    ]
-    for ref in refs[:3]:
-        sandbox.settle(ref)
+    # Optional fields present and absent, every status, both kinds.
+    mixed_transactions(api, sandbox)
     read: List[bytes] = []
     original = _columns.read
 

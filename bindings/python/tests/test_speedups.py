@@ -16,6 +16,7 @@ import pytest
 
 import pesakit
 from pesakit import _columns, _native, _speedups
+from conftest import mixed_transactions
 from sandbox_helper import Sandbox
 
 
@@ -78,16 +79,8 @@ def test_records_are_read_in_one_call(client: pesakit.PaypackClient, sandbox: Sa
 
 
 def test_pages_read_the_same(client: pesakit.PaypackClient, sandbox: Sandbox) -> None:
-    # Successful, failed and pending transactions: every optional field both present
-    # and absent, fractional amounts and fees, both providers.
-    refs = [
-        client.cashin(Decimal("100"), "0788123456").reference,
-        client.cashin(Decimal("2500.50"), "0728123456").reference,
-        client.cashout(Decimal("150"), "0780000000").reference,
-        client.cashin(Decimal("333.33"), "0791234567").reference,
-    ]
-    for ref in refs[:3]:
-        sandbox.settle(ref)
+    # Every optional field both present and absent, fractional amounts and fees.
+    refs = mixed_transactions(client, sandbox)
     events_before, events_after = both(lambda: client.list_events(limit=100))
     assert len(events_after.events) == 7
     assert events_before == events_after

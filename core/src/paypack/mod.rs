@@ -743,7 +743,7 @@ fn items<T: Send + 'static>(
 
 /// Offset pagination as a stream of pages: fetches the next page when read, stops at a
 /// short page or at the total, and drops items already yielded (a page left with none
-/// is not yielded).
+/// is not yielded). Once ended, it keeps answering `None` (a pager may be asked again).
 fn paginate<T, F, Fut>(
     start: u64,
     limit: u64,
@@ -794,4 +794,5 @@ where
             }
         }
     })
+    .fuse()
 }

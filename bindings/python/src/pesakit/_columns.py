@@ -19,7 +19,6 @@ from __future__ import annotations
 import array
 import datetime as _dt
 import decimal
-import os as _os
 import struct
 import sys
 from collections import deque
@@ -29,10 +28,9 @@ from typing import Any, Callable, Dict, List, Tuple
 from . import _native, _speedups
 
 #: Whether pages are fetched in column form (``False``: the generated readers).
-ENABLED = _os.environ.get("PESAKIT_PYTHON_SPEEDUPS", "1") != "0"
+ENABLED = _speedups.WANTED
 
 _MAGIC = b"PKC1"
-_U8_U32 = struct.Struct("<BI")
 _U32 = struct.Struct("<I")
 _U32_U32 = struct.Struct("<II")
 _LITTLE = sys.byteorder == "little"
@@ -164,7 +162,7 @@ def _read(data: bytes) -> Any:
         record = getattr(_native, name, None)
         if not isinstance(record, type):
             raise _Malformed(f"unknown record {name!r}")
-        rows, fields = _U32.unpack(cursor.take(4))[0], cursor.byte()
+        rows, fields = cursor.u32(), cursor.byte()
         if not fields:
             raise _Malformed(f"{name} has no fields")
         names: List[str] = []

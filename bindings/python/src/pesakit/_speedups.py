@@ -522,7 +522,10 @@ def uninstall() -> None:
         setattr(owner, attribute, value)
 
 
-# PESAKIT_PYTHON_SPEEDUPS=0 keeps the generated readers and builder (to rule this module
-# out when investigating a problem).
-if _os.environ.get("PESAKIT_PYTHON_SPEEDUPS", "1") != "0":
+#: Whether the speed-ups are wanted: ``PESAKIT_PYTHON_SPEEDUPS=0`` keeps the generated
+#: code everywhere (this module's readers and builder, ``_wakeups``, ``_columns``), to
+#: rule them out when investigating a problem.
+WANTED = _os.environ.get("PESAKIT_PYTHON_SPEEDUPS", "1") != "0"
+
+if WANTED:
     install()

@@ -28,7 +28,7 @@ import os
 import weakref
 from typing import Any, Callable, Dict
 
-from . import _native
+from . import _native, _speedups
 
 _lib: Any = _native._UniffiLib
 
@@ -151,5 +151,5 @@ def uninstall() -> None:
     _native._uniffi_rust_call_async = GENERATED
 
 
-if os.environ.get("PESAKIT_PYTHON_SPEEDUPS", "1") != "0":
+if _speedups.WANTED:
     install()
