@@ -453,7 +453,10 @@ def render(results_dir: str, md_path: str, png_path: str) -> None:
         f"{' (QUICK: fewer requests and rounds, for checking only)' if quick else ''}.",
         f"- Requests measured per run: {requests.get('1', '?')} at concurrency 1, "
         f"{requests.get('16', '?')} at 16, {requests.get('256', '?')} at 256, after a warm-up of "
-        "a tenth as many (at least two per connection).",
+        "a tenth as many (at least two per connection); the JIT-compiled clients "
+        f"(`paypack-js` on Node, `kotlin` and `kotlin-async` on the JVM) warm up with at least "
+        f"{'2,000' if quick else '10,000'} calls, and the Kotlin program goes on in rounds of "
+        "2,000 until its JIT compiled for under 2 % of a round.",
         "- The emulator (a release build of `pesakit-sandbox`, manual settling, fresh for each "
         "round) runs on the same machine and **shares its cores with the client under test**: "
         "a client that spends less CPU leaves more to the emulator, so throughput at concurrency "

@@ -7,10 +7,12 @@ import kotlinx.serialization.json.jsonArray
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
 import java.math.BigDecimal
+import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.Executors
 
-/** How calls reach pesakit's runtimes from the JVM (docs/adr/0006, docs/adr/0009). */
+/** How calls reach pesakit's runtimes from the JVM (docs/adr/0006, docs/adr/0009, docs/adr/0012). */
 class RuntimeTest {
     @Test
     fun `async calls are resumed by pesakit threads that stay attached to the JVM`() {
@@ -52,6 +54,43 @@ class RuntimeTest {
                 } finally {
                     pool.shutdown()
                 }
+            }
+        }
+    }
+
+    @Test
+    fun `a call made from a callback during a call has its own status, and a failure leaves nothing behind`() {
+        Sandbox.start().use { sandbox ->
+            val caller = Thread.currentThread()
+            val loadThreads = CopyOnWriteArrayList<Thread>()
+            val innerFailures = CopyOnWriteArrayList<PesakitException>()
+            // Each load makes a pesakit call that fails while the outer call is in progress.
+            val store = object : TokenStore {
+                override fun load(key: String): TokenSet? {
+                    loadThreads += Thread.currentThread()
+                    try {
+                        TokenSet.fromJson("not json")
+                    } catch (e: PesakitException) {
+                        innerFailures += e
+                    }
+                    return null
+                }
+                override fun save(key: String, tokens: TokenSet) {}
+                override fun clear(key: String) {}
+            }
+            testClient(sandbox, store).use { client ->
+                val ref = client.cashinBlocking(CashRequest(BigDecimal("250"), "0788123456")).reference
+                // The premise: the callback ran on this thread, inside the outer call.
+                assertEquals(listOf(caller), loadThreads.distinct())
+                assertEquals(loadThreads.size, innerFailures.size)
+                sandbox.settle(ref) // found only once processed
+
+                // A failed call, then calls that succeed, on the same thread.
+                val missing = assertThrows<PesakitException.NotFound> { client.findBlocking("no-such-reference") }
+                assertEquals(ErrorKind.NOT_FOUND, missing.kind)
+                assertEquals(ref, client.findBlocking(ref).reference)
+                assertThrows<PesakitException> { TokenSet.fromJson("{") }
+                assertEquals(0, BigDecimal("250").compareTo(client.findBlocking(ref).amount))
             }
         }
     }

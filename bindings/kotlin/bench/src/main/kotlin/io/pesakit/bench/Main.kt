@@ -10,6 +10,7 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import java.io.File
+import java.lang.management.ManagementFactory
 import java.math.BigDecimal
 import java.net.URI
 import java.net.http.HttpClient
@@ -37,7 +38,15 @@ private const val CLIENT_SECRET = "demo-client-secret"
 private const val WEBHOOK_SECRET = "demo-webhook-secret"
 private val CASHIN_AMOUNT = BigDecimal("100")
 private const val CASHIN_NUMBER = "0788123456"
-private const val JIT_WARMUP = 1000
+
+/** Warm-up rounds of this many calls run until the JIT is quiet. */
+private const val JIT_CHUNK = 2000
+
+/** A warm-up round counts as quiet when the JIT compiled for under this share of its time. */
+private const val JIT_QUIET_SHARE = 0.02
+
+/** The warm-up stops here even if the JIT never goes quiet. */
+private const val JIT_MAX_CALLS = 60_000
 
 fun main(argv: Array<String>) {
     if (argv.isEmpty()) usage("a command is required")
@@ -199,15 +208,13 @@ private fun loadgen(args: Args) {
     require(op == "find" || op == "cashin") { "--op must be find or cashin" }
     val concurrency = args.int("concurrency", 1)
     val requests = args.int("requests", 1000)
-    // A fresh JVM interprets the call path until the JIT has compiled it: whatever
-    // --warmup asks, at least JIT_WARMUP requests run first (unmeasured).
-    val warmup = maxOf(args.int("warmup", 100), JIT_WARMUP)
+    val warmup = args.int("warmup", 100)
     require(concurrency >= 1 && requests >= 1) { "--concurrency and --requests must be positive" }
 
     newClient(baseUrl).use { paypack ->
         val reference = args.optional("reference") ?: if (op == "find") settledReference(baseUrl, paypack) else ""
         val request = CashRequest(CASHIN_AMOUNT, CASHIN_NUMBER) // no key given: one is generated per call
-        val run = if (client == "kotlin") {
+        val (run, warmed) = if (client == "kotlin") {
             val call: () -> Unit = if (op == "find") {
                 { paypack.findBlocking(reference) }
             } else {
@@ -215,8 +222,8 @@ private fun loadgen(args: Args) {
             }
             val pool = if (concurrency > 1) Executors.newFixedThreadPool(concurrency) else null
             try {
-                if (warmup > 0) runThreads(warmup, concurrency, pool, call)
-                runThreads(requests, concurrency, pool, call)
+                val warmed = warmUp(warmup) { runThreads(it, concurrency, pool, call) }
+                runThreads(requests, concurrency, pool, call) to warmed
             } finally {
                 pool?.shutdown()
                 pool?.awaitTermination(10, TimeUnit.SECONDS)
@@ -227,8 +234,8 @@ private fun loadgen(args: Args) {
             } else {
                 { paypack.cashin(request) }
             }
-            if (warmup > 0) runCoroutines(warmup, concurrency, call)
-            runCoroutines(requests, concurrency, call)
+            val warmed = warmUp(warmup) { runCoroutines(it, concurrency, call) }
+            runCoroutines(requests, concurrency, call) to warmed
         }
         run.firstError?.let { System.err.println("$client $op: ${run.errors} calls failed; the first: $it") }
         val sorted = run.latenciesNs.sortedArray()
@@ -238,9 +245,38 @@ private fun loadgen(args: Args) {
             """{"group":"per_call","client":"$client","op":"$op","concurrency":$concurrency,"requests":$n,""" +
                 """"seconds":${round(run.seconds, 6)},"rps":${round(n / run.seconds, 1)},""" +
                 """"p50_us":${round(percentile(sorted, 50) / 1000.0, 1)},"p99_us":${round(percentile(sorted, 99) / 1000.0, 1)},""" +
-                """"errors":${run.errors}}""",
+                """"errors":${run.errors},"warmup_calls":$warmed}""",
         )
     }
+}
+
+/**
+ * Warms the call path up: [requested] calls, then rounds of [JIT_CHUNK] calls
+ * until one in which the JIT compiled for under [JIT_QUIET_SHARE] of the round's time
+ * (a fresh JVM interprets, then compiles the path several times over; measuring
+ * meanwhile measures the compiler), at most [JIT_MAX_CALLS] calls in all. Returns the
+ * number of calls made.
+ */
+private fun warmUp(requested: Int, run: (Int) -> Unit): Int {
+    val jit = ManagementFactory.getCompilationMXBean()
+    var calls = 0
+    if (requested > 0) {
+        run(requested)
+        calls += requested
+    }
+    while (calls < JIT_MAX_CALLS) {
+        val compiledBefore = jit.totalCompilationTime
+        val started = System.nanoTime()
+        run(JIT_CHUNK)
+        calls += JIT_CHUNK
+        val compiledMs = jit.totalCompilationTime - compiledBefore
+        val roundMs = (System.nanoTime() - started) / 1e6
+        if (System.getenv("PESAKIT_BENCH_JIT_TRACE") != null) {
+            System.err.println("warm-up: $calls calls, last round ${"%.0f".format(roundMs)} ms, JIT $compiledMs ms")
+        }
+        if (compiledMs < JIT_QUIET_SHARE * roundMs) break
+    }
+    return calls
 }
 
 // --- decode --------------------------------------------------------------------------
