@@ -90,6 +90,30 @@ def median(values: Iterable[float]) -> Optional[float]:
     return statistics.median(values) if values else None
 
 
+def jit_warmup_text(r: "Results") -> str:
+    """How the JIT-compiled clients warmed up in this run (empty if the run does not say)."""
+    least = r.meta.get("jit_warmup")
+    if not least:
+        return ""
+    warmed = [
+        line["warmup_calls"]
+        for (client, _, _), rounds in r.per_call.items()
+        if client.startswith("kotlin")
+        for line in rounds.values()
+        if "warmup_calls" in line
+    ]
+    kotlin = (
+        f", and the Kotlin program goes on until its JIT is quiet ({fmt(min(warmed), 0)}–"
+        f"{fmt(max(warmed), 0)} calls in this run)"
+        if warmed
+        else ""
+    )
+    return (
+        "; the JIT-compiled clients (`paypack-js` on Node, `kotlin` and `kotlin-async` on "
+        f"the JVM) warm up with at least {fmt(least, 0)} calls{kotlin}"
+    )
+
+
 class Results:
     def __init__(self, directory: str):
         self.meta: Dict[str, Any] = {}
@@ -453,10 +477,7 @@ def render(results_dir: str, md_path: str, png_path: str) -> None:
         f"{' (QUICK: fewer requests and rounds, for checking only)' if quick else ''}.",
         f"- Requests measured per run: {requests.get('1', '?')} at concurrency 1, "
         f"{requests.get('16', '?')} at 16, {requests.get('256', '?')} at 256, after a warm-up of "
-        "a tenth as many (at least two per connection); the JIT-compiled clients "
-        f"(`paypack-js` on Node, `kotlin` and `kotlin-async` on the JVM) warm up with at least "
-        f"{'2,000' if quick else '10,000'} calls, and the Kotlin program goes on in rounds of "
-        "2,000 until its JIT compiled for under 2 % of a round.",
+        f"a tenth as many (at least two per connection){jit_warmup_text(r)}.",
         "- The emulator (a release build of `pesakit-sandbox`, manual settling, fresh for each "
         "round) runs on the same machine and **shares its cores with the client under test**: "
         "a client that spends less CPU leaves more to the emulator, so throughput at concurrency "

@@ -732,12 +732,9 @@ pub(crate) fn decode_profile(body: &[u8]) -> Result<Profile> {
 fn items<T: Send + 'static>(
     pages: impl Stream<Item = Result<Vec<T>>> + Send + 'static,
 ) -> impl Stream<Item = Result<T>> + Send + 'static {
-    pages.flat_map(|page| {
-        let items: Vec<Result<T>> = match page {
-            Ok(items) => items.into_iter().map(Ok).collect(),
-            Err(e) => vec![Err(e)],
-        };
-        stream::iter(items)
+    pages.flat_map(|page| match page {
+        Ok(items) => stream::iter(items.into_iter().map(Ok)).left_stream(),
+        Err(e) => stream::iter(Some(Err(e))).right_stream(),
     })
 }
 
