@@ -12,6 +12,7 @@
 //! These are plain C functions, not UniFFI exports: only the Python package uses them
 //! (`pesakit/_wakeups.py`), through `ctypes`.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::Write;
 use std::mem::ManuallyDrop;
@@ -76,11 +77,29 @@ pub extern "C" fn pesakit_mailbox_close(id: u32) {
     }
 }
 
+thread_local! {
+    /// The token of the poll [`pesakit_mailbox_poll`] is making on this thread, and the
+    /// code its continuation was called with during that poll, if it was.
+    static POLLING: Cell<Option<(u64, Option<i8>)>> = const { Cell::new(None) };
+}
+
 /// The continuation callback to pass to `rust_future_poll`, with the token
 /// `mailbox number << 32 | key` as its data: queues `key` and `poll_code` for the
-/// mailbox's loop, waking the loop if nothing was queued yet.
+/// mailbox's loop, waking the loop if nothing was queued yet. Called during a
+/// [`pesakit_mailbox_poll`] of the same token, it only records the code for that call to
+/// return.
 #[no_mangle]
 pub extern "C" fn pesakit_mailbox_post(token: u64, poll_code: i8) {
+    let answered = POLLING.with(|polling| match polling.get() {
+        Some((polled, None)) if polled == token => {
+            polling.set(Some((token, Some(poll_code))));
+            true
+        }
+        _ => false,
+    });
+    if answered {
+        return;
+    }
     let Some(mailbox) = mailbox((token >> 32) as u32) else {
         return;
     };
@@ -92,7 +111,7 @@ pub extern "C" fn pesakit_mailbox_post(token: u64, poll_code: i8) {
     queue
         .0
         .push(((token & 0xFFFF_FFFF) << 8) | u64::from(poll_code as u8));
-    if was_empty {
+    if was_empty && !taken_by_waiting_loop((token >> 32) as u32) {
         // SAFETY: the foreign side keeps the descriptor open until the mailbox is closed,
         // which cannot happen while this lock is held; ManuallyDrop leaves it open.
         let pipe = ManuallyDrop::new(unsafe { File::from_raw_fd(mailbox.fd) });
@@ -122,6 +141,77 @@ pub unsafe extern "C" fn pesakit_mailbox_take(id: u32, out: *mut u64, capacity: 
         queue.0.drain(..n);
     }
     n
+}
+
+/// A UniFFI `rust_future_poll` function.
+pub type PollFunction = extern "C" fn(u64, extern "C" fn(u64, i8), u64);
+
+/// Polls the Rust future `handle` with `poll` (the generated `rust_future_poll` of its
+/// result type) and [`pesakit_mailbox_post`] as the continuation for `token`. Returns the
+/// poll code when the continuation was called during the poll (the future was ready, or
+/// woken while polled); otherwise -1, and the continuation is posted to the mailbox when
+/// it comes. This saves the event loop a round through the mailbox for every answer
+/// that is already there.
+#[no_mangle]
+pub extern "C" fn pesakit_mailbox_poll(poll: PollFunction, handle: u64, token: u64) -> i8 {
+    let outer = POLLING.with(|polling| polling.replace(Some((token, None))));
+    poll(handle, pesakit_mailbox_post, token);
+    let answered = POLLING.with(|polling| polling.replace(outer));
+    match answered {
+        Some((_, Some(code))) => code,
+        _ => -1,
+    }
+}
+
+thread_local! {
+    /// The mailbox of the event loop waiting on this thread in [`pesakit_loop_wait`],
+    /// and whether a continuation was queued to it during the wait without a write to
+    /// its pipe.
+    static WAITING_LOOP: Cell<Option<(u32, bool)>> = const { Cell::new(None) };
+}
+
+/// Takes a post to mailbox `id` made on this thread while its loop waits here: the wait
+/// ends, and returns 2, instead of the loop being woken through its pipe.
+fn taken_by_waiting_loop(id: u32) -> bool {
+    let taken = WAITING_LOOP.with(|waiting| match waiting.get() {
+        Some((waiting_id, _)) if waiting_id == id => {
+            waiting.set(Some((id, true)));
+            true
+        }
+        _ => false,
+    });
+    if taken {
+        crate::runtime::end_loop_wait();
+    }
+    taken
+}
+
+/// Waits for the foreign event loop of mailbox `mailbox` until the loop's `epoll`
+/// descriptor `fd` is readable or `timeout_us` microseconds passed (negative: no limit),
+/// doing the loop's pesakit I/O on the calling thread meanwhile. Returns 2 when
+/// continuations were queued to the mailbox during the wait (without a byte written to
+/// its pipe: the caller takes them now), 1 when `fd` became readable, 0 on timeout, or
+/// -1 at once when the loop has no call in flight or another thread drives pesakit's
+/// I/O (the caller then waits on its own).
+#[no_mangle]
+pub extern "C" fn pesakit_loop_wait(fd: i32, mailbox: u32, timeout_us: i64) -> i32 {
+    let timeout = u64::try_from(timeout_us)
+        .ok()
+        .map(std::time::Duration::from_micros);
+    let outer = WAITING_LOOP.with(|waiting| waiting.replace(Some((mailbox, false))));
+    let woke = crate::runtime::wait_for_loop(fd, timeout);
+    let taken = WAITING_LOOP.with(|waiting| waiting.replace(outer));
+    match taken {
+        Some((_, true)) => 2,
+        _ => woke,
+    }
+}
+
+/// The calling thread's event loop closes: its async calls go back to pesakit's
+/// worker threads.
+#[no_mangle]
+pub extern "C" fn pesakit_loop_leave() {
+    crate::runtime::leave_loop();
 }
 
 #[cfg(test)]
@@ -169,6 +259,35 @@ mod tests {
         assert!(take_all(id).is_empty());
         drop(writer);
         assert_eq!(reader.read(&mut byte).unwrap(), 0);
+    }
+
+    extern "C" fn answers_at_once(handle: u64, continuation: extern "C" fn(u64, i8), token: u64) {
+        // `handle` stands for the poll code to answer with.
+        continuation(token, handle as i8);
+    }
+
+    extern "C" fn answers_another_call(_: u64, continuation: extern "C" fn(u64, i8), token: u64) {
+        // A continuation of another call of the same loop, made during this poll.
+        continuation(token + 1, 0);
+    }
+
+    #[test]
+    fn an_answer_given_during_the_poll_is_returned_not_posted() {
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let id = pesakit_mailbox_open(writer.as_raw_fd());
+        let token = |key: u64| (u64::from(id) << 32) | key;
+        assert_eq!(pesakit_mailbox_poll(answers_at_once, 0, token(1)), 0);
+        assert_eq!(pesakit_mailbox_poll(answers_at_once, 1, token(2)), 1);
+        assert!(take_all(id).is_empty());
+        // Not answered during the poll: -1, and the other call's answer is posted.
+        assert_eq!(pesakit_mailbox_poll(answers_another_call, 0, token(3)), -1);
+        assert_eq!(take_all(id), vec![4 << 8]);
+        let mut byte = [0u8; 8];
+        assert_eq!(reader.read(&mut byte).unwrap(), 1);
+        // After the poll, the same token's continuation goes to the mailbox.
+        pesakit_mailbox_post(token(3), 0);
+        assert_eq!(take_all(id), vec![3 << 8]);
+        pesakit_mailbox_close(id);
     }
 
     #[test]

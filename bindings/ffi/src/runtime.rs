@@ -7,17 +7,27 @@
 //! while another one drives that runtime run on the workers instead, as async calls do,
 //! so concurrent callers keep both runtimes' threads busy.
 //!
+//! An asyncio event loop can drive that single-threaded runtime too, while it waits for
+//! its own I/O (`pesakit_loop_wait`, used by the Python package): the async calls made on
+//! its thread then run there, so they are sent and answered on the loop's thread (see
+//! `docs/adr/0013-python-event-loop-drives-its-calls.md`).
+//!
 //! A client's connections stay in one pool whichever runtime opened them. A connection
 //! keeps being watched (a gateway closing it is noticed before it is reused) because a
 //! driver thread runs the single-threaded runtime whenever no blocking call does: after
 //! a short grace period, or at once when another call may need it.
 
+use std::cell::Cell;
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::os::fd::{AsRawFd, RawFd};
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use futures_util::future::Either;
 use once_cell::sync::Lazy;
+use tokio::sync::Notify;
 
 use crate::error::PesakitError;
 
@@ -150,32 +160,39 @@ impl Blocking {
                 true
             }
         };
-        // Counted out even if the task panics, so the driver thread takes over again.
-        struct Leave<'a>(&'a Blocking, bool);
-        impl Drop for Leave<'_> {
-            fn drop(&mut self) {
-                let mut state = self.0.lock();
-                if self.1 {
-                    state.driven_by_caller = false;
-                    state.last_return = Instant::now();
-                    // Woken from its untimed sleep, or at once when calls on the workers
-                    // may use the runtime's connections. A driver already counting down
-                    // its grace period finds the new time by itself, so a program making
-                    // one blocking call after another does not wake it every time.
-                    if state.driver_waits_for_caller || state.on_workers > 0 {
-                        self.0.wake_driver.notify_one();
-                    }
-                } else {
-                    state.on_workers -= 1;
-                }
-            }
-        }
-        let _leave = Leave(self, drive);
+        let _leave = Leave {
+            blocking: self,
+            drove: drive,
+            by_loop: false,
+        };
         if drive {
             self.runtime.block_on(task);
         } else {
             RUNTIME.block_on(task);
         }
+    }
+
+    /// Drives the runtime on the calling thread until `task` finishes, if no other
+    /// thread drives it; returns `false` at once (without running `task`) otherwise.
+    /// `by_loop`: the caller is an event loop waiting (see [`wait_for_loop`]).
+    fn try_block_on(&self, task: Pin<Box<dyn Future<Output = ()> + '_>>, by_loop: bool) -> bool {
+        {
+            let mut state = self.lock();
+            if state.driven_by_caller {
+                return false;
+            }
+            state.driven_by_caller = true;
+            if state.driver_running {
+                self.hand_over.notify_one();
+            }
+        }
+        let _leave = Leave {
+            blocking: self,
+            drove: true,
+            by_loop,
+        };
+        self.runtime.block_on(task);
+        true
     }
 
     /// Asks the driver thread to run the runtime now if nobody does: an async call may
@@ -185,6 +202,40 @@ impl Blocking {
         if !state.driven_by_caller && !state.driver_running && !state.wanted {
             state.wanted = true;
             self.wake_driver.notify_one();
+        }
+    }
+}
+
+/// A driving or queued blocking call, counted out when it ends (even by a panic), so the
+/// driver thread takes over again.
+struct Leave<'a> {
+    blocking: &'a Blocking,
+    /// The call drove the single-threaded runtime (else it ran on the workers).
+    drove: bool,
+    /// An event loop waiting for its calls (see [`wait_for_loop`]), not a blocking call.
+    by_loop: bool,
+}
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        let mut state = self.blocking.lock();
+        if self.drove {
+            state.driven_by_caller = false;
+            state.last_return = Instant::now();
+            // A blocking call leaves while event loops have calls on the runtime: the
+            // driver takes over at once (a loop that waits takes the runtime back).
+            if !self.by_loop && LOOP_CALLS.load(Ordering::Acquire) > 0 {
+                state.wanted = true;
+            }
+            // Woken from its untimed sleep, or at once when calls on the workers or
+            // an event loop's calls may use the runtime. A driver already counting
+            // down its grace period finds the new time by itself, so a program making
+            // one blocking call after another does not wake it every time.
+            if state.driver_waits_for_caller || state.on_workers > 0 || state.wanted {
+                self.blocking.wake_driver.notify_one();
+            }
+        } else {
+            state.on_workers -= 1;
         }
     }
 }
@@ -208,16 +259,27 @@ impl Drop for AbortOnDrop {
 }
 
 /// Runs `future` on the runtime and awaits it from any executor (asyncio, Kotlin
-/// coroutines, Swift concurrency). Cancelling the foreign call cancels the work.
+/// coroutines, Swift concurrency). Cancelling the foreign call cancels the work. A call
+/// made on the thread of an event loop that waits through [`wait_for_loop`] runs on
+/// the single-threaded runtime, which that thread drives while its loop waits.
 pub(crate) async fn run<T: Send + 'static>(future: Call<T>) -> Result<T, PesakitError> {
-    if let Some(blocking) = Lazy::get(&BLOCKING) {
-        blocking.want_driven();
-    }
     let (sender, receiver) = tokio::sync::oneshot::channel();
-    let mut handle = spawn(Box::pin(async move {
+    let work = async move {
         // The receiver is gone only when the caller cancelled, and then nobody wants it.
         let _ = sender.send(future.await);
-    }));
+    };
+    let mut handle = match LoopCalls::join() {
+        Some(counted) => BLOCKING.runtime.spawn(Box::pin(async move {
+            let _counted = counted;
+            work.await;
+        }) as Task),
+        None => {
+            if let Some(blocking) = Lazy::get(&BLOCKING) {
+                blocking.want_driven();
+            }
+            spawn(Box::pin(work))
+        }
+    };
     let _guard = AbortOnDrop(handle.abort_handle());
     match receiver.await {
         Ok(result) => result,
@@ -228,6 +290,138 @@ pub(crate) async fn run<T: Send + 'static>(future: Call<T>) -> Result<T, Pesakit
 
 fn spawn(task: Task) -> tokio::task::JoinHandle<()> {
     RUNTIME.spawn(task)
+}
+
+/// Async calls of event loops that wait through [`wait_for_loop`], in flight, all loops
+/// together: the driver thread takes the single-threaded runtime over at once, rather
+/// than after [`GRACE`], when a blocking call that drove it returns while some are.
+static LOOP_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// The calls in flight of the event loop running on this thread.
+struct LoopCalls {
+    /// The loop waits through [`wait_for_loop`] (set by its first wait, cleared when it
+    /// closes).
+    attached: Cell<bool>,
+    /// Its calls in flight (decremented by their tasks, wherever they end).
+    in_flight: Arc<AtomicUsize>,
+}
+
+thread_local! {
+    static THIS_LOOP: LoopCalls = LoopCalls {
+        attached: Cell::new(false),
+        in_flight: Arc::new(AtomicUsize::new(0)),
+    };
+}
+
+/// One async call of an event loop, counted while its task exists.
+struct LoopCall(Arc<AtomicUsize>);
+
+impl LoopCalls {
+    /// Counts a new call of this thread's loop, if the thread runs one that waits
+    /// through [`wait_for_loop`].
+    fn join() -> Option<LoopCall> {
+        THIS_LOOP
+            .with(|calls| calls.attached.get().then(|| calls.in_flight.clone()))
+            .map(|in_flight| {
+                in_flight.fetch_add(1, Ordering::AcqRel);
+                LOOP_CALLS.fetch_add(1, Ordering::AcqRel);
+                LoopCall(in_flight)
+            })
+    }
+}
+
+impl Drop for LoopCall {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+        LOOP_CALLS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The descriptor a foreign event loop waits on (its `epoll` instance), borrowed.
+struct LoopFd(RawFd);
+
+impl AsRawFd for LoopFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+/// Waits, for a foreign event loop with async calls in flight, until `fd` (the loop's
+/// own `epoll` descriptor) is readable or `timeout` passed (`None`: no limit), driving
+/// the single-threaded runtime meanwhile: the loop's calls do their I/O on the loop's
+/// own thread, and their answers reach it without a hand-over from another thread.
+/// Returns 1 when `fd` became readable, 0 on timeout, and -1 at once when the loop has
+/// no call in flight or another thread drives the runtime: the loop then waits on its
+/// own (and a loop without calls leaves the runtime to blocking callers).
+pub(crate) fn wait_for_loop(fd: RawFd, timeout: Option<Duration>) -> i32 {
+    let in_flight = THIS_LOOP.with(|calls| {
+        calls.attached.set(true);
+        calls.in_flight.load(Ordering::Acquire)
+    });
+    if in_flight == 0 || tokio::runtime::Handle::try_current().is_ok() {
+        return -1;
+    }
+    let mut outcome = 0;
+    let drove = BLOCKING.try_block_on(
+        Box::pin(async {
+            if timeout == Some(Duration::ZERO) {
+                // The loop has work of its own: run what is ready, take in the I/O that
+                // arrived, run what it woke, and give the thread back.
+                tokio::task::yield_now().await;
+                tokio::task::yield_now().await;
+                return;
+            }
+            // SAFETY: the loop calls this from its selector, which keeps `fd` open until
+            // the call returns, and `watched` is dropped (deregistered) before that.
+            let registered = unsafe {
+                tokio::io::unix::AsyncFd::register_with_interest(
+                    LoopFd(fd),
+                    tokio::io::Interest::READABLE,
+                )
+            };
+            let Ok(watched) = registered else {
+                // Not a descriptor epoll can watch: the loop waits on its own.
+                outcome = -1;
+                return;
+            };
+            let end = LOOP_WAIT_ENDED.with(Arc::clone);
+            let readable = pin!(watched.readable());
+            let ended = pin!(end.notified());
+            let woken = futures_util::future::select(readable, ended);
+            let ready = match timeout {
+                None => woken.await,
+                Some(limit) => match tokio::time::timeout(limit, woken).await {
+                    Ok(woken) => woken,
+                    Err(_) => return,
+                },
+            };
+            // Readable, or ended by an answer (which the mailbox reports itself).
+            outcome = i32::from(matches!(ready, Either::Left((Ok(_), _)) | Either::Right(_)));
+        }),
+        true,
+    );
+    if drove {
+        outcome
+    } else {
+        -1
+    }
+}
+
+thread_local! {
+    /// Ends the wait of the event loop on this thread (see [`end_loop_wait`]).
+    static LOOP_WAIT_ENDED: Arc<Notify> = Arc::new(Notify::new());
+}
+
+/// Ends the [`wait_for_loop`] in progress on this thread, from inside it (the loop's
+/// mailbox received an answer there, without waking the loop through its pipe).
+pub(crate) fn end_loop_wait() {
+    LOOP_WAIT_ENDED.with(|end| end.notify_waiters());
+}
+
+/// The event loop on the calling thread closes: the thread's later async calls run on
+/// the multi-thread runtime again.
+pub(crate) fn leave_loop() {
+    THIS_LOOP.with(|calls| calls.attached.set(false));
 }
 
 fn not_completed(error: Option<tokio::task::JoinError>) -> PesakitError {

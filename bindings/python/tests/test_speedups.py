@@ -187,6 +187,41 @@ def test_builder_writes_the_same_bytes() -> None:
         assert before == after and len(after) == 4 + len(value)
 
 
+def rust_buffer(data: bytes) -> Any:
+    """A Rust buffer holding ``data`` (allocated by the library, freed by a lift)."""
+    rbuf = _native._UniffiRustBuffer.alloc(len(data))
+    if data:
+        ctypes.memmove(rbuf.data, data, len(data))
+    rbuf.len = len(data)
+    return rbuf
+
+
+@pytest.mark.parametrize("text", ["", "0788123456", "héllo wörld ✓" * 50])
+def test_strings_lower_and_lift_the_same(text: str) -> None:
+    converter = _native._UniffiFfiConverterString
+    before, after = both(lambda: raw(converter.lower(text)))
+    assert before == after == text.encode("utf-8")
+    before, after = both(lambda: converter.lift(rust_buffer(text.encode("utf-8"))))
+    assert before == after == text
+
+
+def test_records_lift_the_same_and_junk_after_them_is_refused() -> None:
+    request = _native.CashRequest(
+        amount=Decimal("100"), number="0788123456", idempotency_key="k" * 32,
+        webhook_mode=_native.WebhookMode.DEVELOPMENT, validate=True,
+    )
+    converter = _native._UniffiFfiConverterTypeCashRequest
+    data = raw(converter.lower(request))
+    before, after = both(lambda: converter.lift(rust_buffer(data)))
+    assert before == after == request
+    for speedups in (False, True):
+        with contextlib.ExitStack() as stack:
+            if not speedups:
+                stack.enter_context(generated())
+            with pytest.raises(RuntimeError, match="junk data left in buffer"):
+                converter.lift(rust_buffer(data + b"\x00"))
+
+
 @pytest.mark.parametrize("cut", [0, 1, 3, 4, 7])
 def test_short_buffers_are_refused_alike(cut: int) -> None:
     # An optional string "hello": flag, length, bytes; cut short at `cut` bytes.

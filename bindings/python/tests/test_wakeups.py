@@ -16,7 +16,7 @@ import pytest
 
 import pesakit
 from pesakit import _native, _wakeups
-from conftest import make_async_client
+from conftest import make_async_client, make_client
 from sandbox_helper import Sandbox
 
 NUMBER = "0788123456"
@@ -143,3 +143,109 @@ def test_each_loop_has_its_own_mailbox_closed_with_it(sandbox: Sandbox) -> None:
     gc.collect()
     # Their loops were collected, so their mailboxes were closed and their pipes too.
     assert [m.closer.alive for m in mailboxes] == [False] * 7
+
+
+# --- the loop drives its own calls' I/O ------------------------------------------------
+
+
+class ThreadLogger:
+    """A logger that notes which thread wrote each line (one line per request)."""
+
+    def __init__(self) -> None:
+        self.threads: List[int] = []
+
+    def __call__(self, level: pesakit.LogLevel, message: str) -> None:
+        self.threads.append(threading.get_ident())
+
+
+def select_loop() -> asyncio.AbstractEventLoop:
+    """An asyncio loop that does not wait on epoll (as uvloop or another platform's)."""
+    import selectors
+
+    return asyncio.SelectorEventLoop(selectors.SelectSelector())
+
+
+def test_a_default_loop_does_its_calls_io_on_its_own_thread(sandbox: Sandbox) -> None:
+    logger = ThreadLogger()
+
+    async def calls() -> int:
+        client = make_async_client(sandbox, logger=logger)
+        tx = await client.cashin(Decimal("100"), NUMBER)
+        sandbox.settle(tx.reference)
+        assert (await client.find(tx.reference)).reference == tx.reference
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(calls())
+    assert len(logger.threads) >= 3  # authorize, cashin, find
+    assert set(logger.threads) == {loop_thread}
+
+    # Closing that loop gave the thread back: a loop that does not wait on epoll, on
+    # the same thread, has its calls carried by pesakit's worker threads.
+    logger.threads.clear()
+    with asyncio.Runner(loop_factory=select_loop) as runner:
+        assert runner.run(calls()) == loop_thread
+    assert len(logger.threads) >= 3
+    assert loop_thread not in logger.threads
+
+
+def test_the_loop_runs_other_io_and_timers_while_a_call_waits(sandbox: Sandbox) -> None:
+    import socket
+
+    async def main() -> None:
+        client = make_async_client(sandbox)
+        tx = await client.cashin(Decimal("100"), NUMBER)
+        sandbox.settle(tx.reference)
+        sandbox.fault(path="/paypack/api/transactions/find/", method="GET", kind="delay",
+                      delay_ms=1500, count=2)
+        loop = asyncio.get_running_loop()
+        slow = asyncio.ensure_future(client.find(tx.reference))
+        while sandbox.count("GET", f"/paypack/api/transactions/find/{tx.reference}") == 0:
+            await asyncio.sleep(0.01)
+        # A socket exchange on the same loop completes while the call still waits.
+        left, right = socket.socketpair()
+        with left, right:
+            left.setblocking(False)
+            right.setblocking(False)
+            for i in range(50):
+                await loop.sock_sendall(left, b"ping %d" % i)
+                assert await loop.sock_recv(right, 64) == b"ping %d" % i
+        assert not slow.done()
+        assert (await slow).reference == tx.reference
+        # An asyncio timer fires while the loop waits for a call: the call is cancelled.
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(client.find(tx.reference), timeout=0.2)
+        assert _wakeups._mailboxes[loop]._waiting == {}
+
+    asyncio.run(main())
+
+
+def test_blocking_calls_on_other_threads_while_the_loop_has_calls_in_flight(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.fault(path="/paypack/api/transactions/cashin", method="POST", kind="delay",
+                  delay_ms=300, count=8)
+    blocking = make_client(sandbox)
+    from_threads: List[str] = []
+
+    def in_thread() -> None:
+        for _ in range(5):
+            from_threads.append(blocking.cashin(Decimal("200"), NUMBER).reference)
+
+    async def main() -> List[Any]:
+        client = make_async_client(sandbox)
+        await client.authorize()
+        threads = [threading.Thread(target=in_thread) for _ in range(2)]
+        calls = asyncio.gather(*(client.cashin(Decimal("100"), NUMBER) for _ in range(20)))
+        for t in threads:
+            t.start()
+        created = await calls
+        for t in threads:
+            await asyncio.get_running_loop().run_in_executor(None, t.join)
+        return created
+
+    created = asyncio.run(main())
+    blocking.close()
+    references = [tx.reference for tx in created] + from_threads
+    assert len(references) == 30
+    ledger = sandbox.ledger()["transactions"]
+    assert sorted(t["ref"] for t in ledger) == sorted(references)

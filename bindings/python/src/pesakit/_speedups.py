@@ -18,7 +18,9 @@ Writing the other way, the generated builder allocates a 16-byte Rust buffer and
 it through the FFI as values are appended (a webhook body cost three FFI calls and a
 ``contextmanager`` per value). Here values are appended to a Python ``bytearray`` and the
 Rust buffer is allocated once, at its final size, and filled with one ``memmove``: the
-bytes Rust receives are the same. And each FFI call's status starts as a zeroed
+bytes Rust receives are the same; a ``str`` argument goes straight into its buffer, and
+values are lifted and lowered without the generated ``contextmanager`` around each (the
+same reads, checks and frees). And each FFI call's status starts as a zeroed
 ``RustCallStatus`` (what the generated ``default()`` builds, field by field).
 
 And the FFI calls that return at once (allocating and freeing buffers, cloning and
@@ -226,6 +228,48 @@ for _name, _fmt in (
     ("i64", ">q"), ("u64", ">Q"), ("float", ">f"), ("double", ">d"), ("c_size_t", "@N"),
 ):
     setattr(_Builder, "write_" + _name, _writer(_fmt))
+
+
+def _lift_buffer(cls: Any, rbuf: Any) -> Any:
+    # The generated lift, without its contextmanager: read the value, refuse junk after
+    # it, free the buffer whatever happened.
+    try:
+        stream = _Stream.from_rust_buffer(rbuf)
+        value = cls.read(stream)
+        if stream.remaining() != 0:
+            raise RuntimeError(
+                f"junk data left in buffer at end of consume_with_stream {stream.remaining()}"
+            )
+        return value
+    finally:
+        rbuf.free()
+
+
+def _lower_buffer(cls: Any, value: Any) -> Any:
+    # The generated lower, without its contextmanager (a failed write leaves nothing to
+    # free: the Rust buffer is allocated by finalize).
+    builder = _Builder()
+    cls.write(value, builder)
+    return builder.finalize()
+
+
+def _lower_string(value: str) -> Any:
+    # A str argument, as the generated lower writes it: its UTF-8 bytes, in one buffer of
+    # their size.
+    data = value.encode("utf-8")
+    size = len(data)
+    rbuf = _native._UniffiRustBuffer.alloc(size)
+    if size:
+        ctypes.memmove(rbuf.data, data, size)
+    rbuf.len = size
+    return rbuf
+
+
+def _lift_string(rbuf: Any) -> str:
+    try:
+        return ctypes.string_at(rbuf.data, rbuf.len).decode("utf-8") if rbuf.len else ""
+    finally:
+        rbuf.free()
 
 
 def _zeroed_status() -> Any:
@@ -489,6 +533,10 @@ def _replacements() -> List[Tuple[Any, str, Any]]:
         (_Stream, "from_rust_buffer", classmethod(_from_rust_buffer)),
         (_native, "_UniffiRustBufferBuilder", _Builder),
         (_native._UniffiRustCallStatus, "default", staticmethod(_zeroed_status)),
+        (_native._UniffiConverterRustBuffer, "lift", classmethod(_lift_buffer)),
+        (_native._UniffiConverterRustBuffer, "lower", classmethod(_lower_buffer)),
+        (_native._UniffiFfiConverterString, "lift", staticmethod(_lift_string)),
+        (_native._UniffiFfiConverterString, "lower", staticmethod(_lower_string)),
     ]
     found += [(_Stream, name, _fixed(fmt)) for name, fmt in _FIXED.items()]
     for name, read in _CONVERTERS.items():

@@ -13,6 +13,15 @@ when the mailbox was empty, writes one byte to a pipe the loop watches with
 ``add_reader``. The loop then takes every queued continuation in one FFI call and
 resolves their futures. No pesakit thread ever runs Python for an async call.
 
+A poll that finds the future already answered (as the poll after every wake-up does)
+returns the answer at once (``pesakit_mailbox_poll``) instead of posting it.
+
+On asyncio's default loop (a selector loop on ``epoll``) the loop's own thread also does
+its calls' I/O: while the loop has calls in flight and would sleep in ``select``, it
+drives pesakit's runtime instead until one of the loop's own descriptors is ready (which
+includes the mailbox's pipe), so requests are sent and answers read on the loop's thread
+with no pesakit thread woken (``docs/adr/0013-python-event-loop-drives-its-calls.md``).
+
 Everything else is the generated protocol, unchanged: poll until ready, then complete
 (raising the call's error) and free the Rust future, which also cancels it when the
 awaiting task was cancelled. ``PESAKIT_PYTHON_SPEEDUPS=0`` keeps the generated version.
@@ -24,7 +33,9 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import itertools
+import math
 import os
+import selectors
 import weakref
 from typing import Any, Callable, Dict
 
@@ -39,6 +50,20 @@ _close_mailbox = ctypes.PYFUNCTYPE(None, ctypes.c_uint32)(("pesakit_mailbox_clos
 _take_mailbox = ctypes.PYFUNCTYPE(
     ctypes.c_size_t, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t
 )(("pesakit_mailbox_take", _lib))
+
+# Waiting for the loop releases the GIL (CFUNCTYPE): other Python threads run meanwhile.
+_loop_wait = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int32, ctypes.c_uint32, ctypes.c_int64)(
+    ("pesakit_loop_wait", _lib)
+)
+_loop_leave = ctypes.CFUNCTYPE(None)(("pesakit_loop_leave", _lib))
+
+# Polling runs a step of the call's Rust future, which never waits: it keeps the GIL.
+_poll = ctypes.PYFUNCTYPE(ctypes.c_int8, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64)(
+    ("pesakit_mailbox_poll", _lib)
+)
+#: Each generated poll function's address, by the ``id`` of its ``ctypes`` function (which
+#: is not hashable; those functions live as long as the module).
+_poll_addresses: Dict[int, int] = {}
 
 #: The native continuation, as the callback type the generated poll functions expect.
 _POST = _native._UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK(
@@ -61,13 +86,15 @@ class _Mailbox:
         self._waiting: Dict[int, "asyncio.Future[int]"] = {}
         self._buffer = (ctypes.c_uint64 * _BATCH)()
         loop.add_reader(self._read, self._deliver)
+        _drive_from(loop, self)
         # The loop is collected after it closed: nothing can be waiting any more.
         self.closer = weakref.finalize(loop, _close, self.id, self._read, self._write)
 
-    def token(self, future: "asyncio.Future[int]") -> int:
-        key = next(self._keys) & 0xFFFFFFFF
-        self._waiting[key] = future
-        return self._prefix | key
+    def token(self) -> int:
+        return self._prefix | (next(self._keys) & 0xFFFFFFFF)
+
+    def wait(self, token: int, future: "asyncio.Future[int]") -> None:
+        self._waiting[token & 0xFFFFFFFF] = future
 
     def forget(self, token: int) -> None:
         self._waiting.pop(token & 0xFFFFFFFF, None)
@@ -77,6 +104,9 @@ class _Mailbox:
             os.read(self._read, 4096)
         except BlockingIOError:
             pass
+        self._take()
+
+    def _take(self) -> None:
         buffer, waiting = self._buffer, self._waiting
         while True:
             n = _take_mailbox(self.id, buffer, _BATCH)
@@ -87,6 +117,48 @@ class _Mailbox:
                     future.set_result(code - 256 if code > 127 else code)
             if n < _BATCH:
                 return
+
+
+def _drive_from(loop: asyncio.AbstractEventLoop, mailbox: _Mailbox) -> None:
+    """Makes ``loop`` wait through pesakit when it can (a selector event loop on
+    ``epoll``, as asyncio's default loop on Linux is): while the loop has calls in flight
+    and nothing else to do, its thread drives pesakit's I/O, so its calls are sent and
+    answered on that thread, without a hand-over to a pesakit thread and back. Closing
+    the loop gives its thread back. Other loops (uvloop, other platforms) are left
+    alone."""
+    selector = getattr(loop, "_selector", None)
+    if not isinstance(selector, selectors.EpollSelector) or "select" in vars(selector):
+        return
+    original_select = selector.select
+    original_close = loop.close
+    fd = selector.fileno()
+
+    def select(timeout: "float | None" = None) -> Any:
+        if timeout is None:
+            limit = -1
+        elif timeout <= 0:
+            limit = 0
+        else:
+            limit = math.ceil(timeout * 1_000_000)
+        woke = _loop_wait(fd, mailbox.id, limit)
+        if woke < 0:
+            return original_select(timeout)
+        # Answers are delivered now, so their tasks run in this turn of the loop rather
+        # than the next: those that came during the wait (2: queued without a byte in
+        # the pipe), or most often what made the loop readable (1).
+        if woke == 2:
+            mailbox._take()
+        elif woke == 1:
+            mailbox._deliver()
+        return original_select(0)
+
+    def close() -> None:
+        _loop_leave()
+        original_close()
+
+    selector.select = select  # type: ignore[method-assign]
+    loop.close = close  # type: ignore[method-assign]
+    _loop_wait(fd, mailbox.id, 0)
 
 
 def _close(mailbox_id: int, read: int, write: int) -> None:
@@ -118,15 +190,22 @@ async def _rust_call_async(
     try:
         loop = _native._uniffi_get_event_loop()
         mailbox = _mailbox(loop)
+        poll = _poll_addresses.get(id(ffi_poll))
+        if poll is None:
+            poll = _poll_addresses[id(ffi_poll)] = ctypes.cast(ffi_poll, ctypes.c_void_p).value
         while True:
-            future: "asyncio.Future[int]" = loop.create_future()
-            token = mailbox.token(future)
-            ffi_poll(rust_future, _POST, token)
-            try:
-                code = await future
-            except BaseException:  # cancelled: no continuation is awaited any more
-                mailbox.forget(token)
-                raise
+            token = mailbox.token()
+            code = _poll(poll, rust_future, token)
+            if code < 0:
+                # Not answered during the poll: the continuation comes through the mailbox,
+                # which this loop reads only after this task yields.
+                future: "asyncio.Future[int]" = loop.create_future()
+                mailbox.wait(token, future)
+                try:
+                    code = await future
+                except BaseException:  # cancelled: no continuation is awaited any more
+                    mailbox.forget(token)
+                    raise
             if code == _READY:
                 break
         return lift_func(
