@@ -350,9 +350,10 @@ impl AsRawFd for LoopFd {
 /// own `epoll` descriptor) is readable or `timeout` passed (`None`: no limit), driving
 /// the single-threaded runtime meanwhile: the loop's calls do their I/O on the loop's
 /// own thread, and their answers reach it without a hand-over from another thread.
-/// Returns 1 when `fd` became readable, 0 on timeout, and -1 at once when the loop has
-/// no call in flight or another thread drives the runtime: the loop then waits on its
-/// own (and a loop without calls leaves the runtime to blocking callers).
+/// Returns 1 when `fd` became readable or an answer for the loop ended the wait (see
+/// [`end_loop_wait`]), 0 on timeout, and -1 at once when the loop has no call in flight
+/// or another thread drives the runtime: the loop then waits on its own (and a loop
+/// without calls leaves the runtime to blocking callers).
 pub(crate) fn wait_for_loop(fd: RawFd, timeout: Option<Duration>) -> i32 {
     let in_flight = THIS_LOOP.with(|calls| {
         calls.attached.set(true);
