@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import datetime as dt
 import os
 import subprocess
@@ -215,3 +216,32 @@ def test_bytes_that_are_not_a_page_raise_internal_error(client: pesakit.PaypackC
     for bad in damaged:
         with pytest.raises(pesakit.InternalError):
             _columns.read(bad)
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_the_cycle_collector_is_left_as_it_was(
+    client: pesakit.PaypackClient, sandbox: Sandbox, collecting: bool
+) -> None:
+    sandbox.control("POST", "/_sandbox/paypack/seed", {"count": 3})
+    data = client._client.list_events_columns_blocking(_native.EventFilter())
+    seen: List[bool] = []
+    original = _columns._build
+
+    def build(*args: Any) -> List[Any]:
+        seen.append(gc.isenabled())
+        return original(*args)
+
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_columns, "_build", build)
+            assert len(_columns.read(data).events) == 6
+            assert gc.isenabled() is collecting
+            with pytest.raises(pesakit.InternalError):
+                _columns.read(data[:-1])
+            assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()
+    # Paused while the records were built.
+    assert seen and not any(seen)

@@ -323,9 +323,11 @@ class AsyncCheckoutClient(_CheckoutBase, _Async):
     """The asyncio hosted-checkout client: the same calls as :class:`CheckoutClient`,
     awaited.
 
-    Concurrent calls really run concurrently, on the Rust core's worker threads, and
-    share one connection pool and one OAuth token (one refresh at a time). Use it as
-    ``async with AsyncCheckoutClient(...) as client:`` or call :meth:`aclose`.
+    Concurrent calls really run concurrently (on asyncio's default loop, the loop's own
+    thread does their I/O while it waits; on other loops, the Rust core's worker
+    threads do) and share one connection pool and one OAuth token (one refresh at a
+    time). Use it as ``async with AsyncCheckoutClient(...) as client:`` or call
+    :meth:`aclose`.
     Cancelling an awaiting task cancels the underlying work.
     """
 

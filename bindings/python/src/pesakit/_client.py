@@ -422,9 +422,10 @@ class PaypackClient(_ClientBase, _Blocking):
 class AsyncPaypackClient(_ClientBase, _Async):
     """The asyncio Paypack client: the same calls as :class:`PaypackClient`, awaited.
 
-    Concurrent calls really run concurrently, on the Rust core's worker threads, and
-    share one connection pool and one token (one refresh at a time). Use it as
-    ``async with AsyncPaypackClient(...) as client:`` or call :meth:`aclose`.
+    Concurrent calls really run concurrently (on asyncio's default loop, the loop's own
+    thread does their I/O while it waits; on other loops, the Rust core's worker
+    threads do) and share one connection pool and one token (one refresh at a time).
+    Use it as ``async with AsyncPaypackClient(...) as client:`` or call :meth:`aclose`.
     Cancelling an awaiting task cancels the underlying work.
     """
 

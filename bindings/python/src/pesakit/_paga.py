@@ -350,10 +350,12 @@ class PagaClient(_PagaBase, _Blocking):
 class AsyncPagaClient(_PagaBase, _Async):
     """The asyncio Paga Connect client: the same calls as :class:`PagaClient`, awaited.
 
-    Concurrent calls really run concurrently, on the Rust core's worker threads, and
-    share one connection pool; concurrent calls for one user whose token expired share
-    one refresh. Use it as ``async with AsyncPagaClient(...) as client:`` or call
-    :meth:`aclose`. Cancelling an awaiting task cancels the underlying work.
+    Concurrent calls really run concurrently (on asyncio's default loop, the loop's own
+    thread does their I/O while it waits; on other loops, the Rust core's worker
+    threads do) and share one connection pool; concurrent calls for one user whose
+    token expired share one refresh. Use it as ``async with AsyncPagaClient(...) as
+    client:`` or call :meth:`aclose`. Cancelling an awaiting task cancels the underlying
+    work.
     """
 
     __slots__ = ()

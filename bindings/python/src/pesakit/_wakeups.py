@@ -127,10 +127,16 @@ def _drive_from(loop: asyncio.AbstractEventLoop, mailbox: _Mailbox) -> None:
     the loop gives its thread back. Other loops (uvloop, other platforms) are left
     alone."""
     selector = getattr(loop, "_selector", None)
-    if not isinstance(selector, selectors.EpollSelector) or "select" in vars(selector):
+    if (not isinstance(selector, selectors.EpollSelector) or "select" in vars(selector)
+            or "close" in vars(loop)):
         return
-    original_select = selector.select
-    original_close = loop.close
+    # The originals are called through weak references, so that neither the selector
+    # nor the loop refers to itself through the wrappers set on it (which would leave
+    # both, and the mailbox's pipe, to the cycle collector).
+    original_select = type(selector).select
+    original_close = type(loop).close
+    selector_ref = weakref.ref(selector)
+    loop_ref = weakref.ref(loop)
     fd = selector.fileno()
 
     def select(timeout: "float | None" = None) -> Any:
@@ -142,7 +148,7 @@ def _drive_from(loop: asyncio.AbstractEventLoop, mailbox: _Mailbox) -> None:
             limit = math.ceil(timeout * 1_000_000)
         woke = _loop_wait(fd, mailbox.id, limit)
         if woke < 0:
-            return original_select(timeout)
+            return original_select(selector_ref(), timeout)
         # Answers are delivered now, so their tasks run in this turn of the loop rather
         # than the next: those that came during the wait (2: queued without a byte in
         # the pipe), or most often what made the loop readable (1).
@@ -150,11 +156,11 @@ def _drive_from(loop: asyncio.AbstractEventLoop, mailbox: _Mailbox) -> None:
             mailbox._take()
         elif woke == 1:
             mailbox._deliver()
-        return original_select(0)
+        return original_select(selector_ref(), 0)
 
     def close() -> None:
         _loop_leave()
-        original_close()
+        original_close(loop_ref())
 
     selector.select = select  # type: ignore[method-assign]
     loop.close = close  # type: ignore[method-assign]
