@@ -188,6 +188,26 @@ def test_a_default_loop_does_its_calls_io_on_its_own_thread(sandbox: Sandbox) ->
     assert loop_thread not in logger.threads
 
 
+def test_a_closed_loop_is_freed_without_the_cycle_collector(sandbox: Sandbox) -> None:
+    # The wrappers set on the loop and its selector reach them weakly: a closed loop, and
+    # with it its mailbox and pipe, goes as soon as nothing refers to it.
+    client = make_async_client(sandbox)
+    mailboxes: List[Any] = []
+
+    async def main() -> None:
+        await client.authorize()
+        mailboxes.append(_wakeups._mailboxes[asyncio.get_running_loop()])
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        asyncio.run(main())
+        assert not mailboxes[0].closer.alive
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def test_the_loop_runs_other_io_and_timers_while_a_call_waits(sandbox: Sandbox) -> None:
     import socket
 
