@@ -264,21 +264,21 @@ impl Drop for AbortOnDrop {
 /// the single-threaded runtime, which that thread drives while its loop waits.
 pub(crate) async fn run<T: Send + 'static>(future: Call<T>) -> Result<T, PesakitError> {
     let (sender, receiver) = tokio::sync::oneshot::channel();
-    let work = async move {
+    let loop_call = LoopCalls::join();
+    let on_loop = loop_call.is_some();
+    let task: Task = Box::pin(async move {
+        // Counted while the task exists, if it is an event loop's call.
+        let _loop_call = loop_call;
         // The receiver is gone only when the caller cancelled, and then nobody wants it.
         let _ = sender.send(future.await);
-    };
-    let mut handle = match LoopCalls::join() {
-        Some(counted) => BLOCKING.runtime.spawn(Box::pin(async move {
-            let _counted = counted;
-            work.await;
-        }) as Task),
-        None => {
-            if let Some(blocking) = Lazy::get(&BLOCKING) {
-                blocking.want_driven();
-            }
-            spawn(Box::pin(work))
+    });
+    let mut handle = if on_loop {
+        BLOCKING.runtime.spawn(task)
+    } else {
+        if let Some(blocking) = Lazy::get(&BLOCKING) {
+            blocking.want_driven();
         }
+        spawn(task)
     };
     let _guard = AbortOnDrop(handle.abort_handle());
     match receiver.await {

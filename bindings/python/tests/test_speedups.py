@@ -189,11 +189,7 @@ def test_builder_writes_the_same_bytes() -> None:
 
 def rust_buffer(data: bytes) -> Any:
     """A Rust buffer holding ``data`` (allocated by the library, freed by a lift)."""
-    rbuf = _native._UniffiRustBuffer.alloc(len(data))
-    if data:
-        ctypes.memmove(rbuf.data, data, len(data))
-    rbuf.len = len(data)
-    return rbuf
+    return _speedups.rust_buffer(data, len(data))
 
 
 @pytest.mark.parametrize("text", ["", "0788123456", "héllo wörld ✓" * 50])

@@ -186,6 +186,16 @@ _CONVERTERS: Dict[str, Callable[[Any], Any]] = {
 }
 
 
+def rust_buffer(data: Any, size: int) -> Any:
+    """A Rust buffer of exactly ``size`` bytes copied from ``data`` (``bytes`` or a
+    ``ctypes`` array), allocated once."""
+    rbuf = _native._UniffiRustBuffer.alloc(size)
+    if size:
+        ctypes.memmove(rbuf.data, data, size)
+    rbuf.len = size
+    return rbuf
+
+
 class _Builder:
     """Collects a lowered value in Python, then hands Rust one buffer of its final size."""
 
@@ -197,14 +207,9 @@ class _Builder:
 
     def finalize(self) -> Any:
         data = self._data
-        size = len(data)
-        rbuf = _native._UniffiRustBuffer.alloc(size)
-        if size:
-            # Straight from the bytearray's own memory: no intermediate bytes copy.
-            ctypes.memmove(rbuf.data, (ctypes.c_char * size).from_buffer(data), size)
-        rbuf.len = size
         self._data = bytearray()
-        return rbuf
+        # Straight from the bytearray's own memory: no intermediate bytes copy.
+        return rust_buffer((ctypes.c_char * len(data)).from_buffer(data), len(data))
 
     def discard(self) -> None:
         self._data = bytearray()
@@ -257,12 +262,7 @@ def _lower_string(value: str) -> Any:
     # A str argument, as the generated lower writes it: its UTF-8 bytes, in one buffer of
     # their size.
     data = value.encode("utf-8")
-    size = len(data)
-    rbuf = _native._UniffiRustBuffer.alloc(size)
-    if size:
-        ctypes.memmove(rbuf.data, data, size)
-    rbuf.len = size
-    return rbuf
+    return rust_buffer(data, len(data))
 
 
 def _lift_string(rbuf: Any) -> str:
