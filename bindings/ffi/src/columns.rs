@@ -50,8 +50,12 @@ use crate::types::{Bytes, Event, EventPage, Transaction, TransactionPage};
 use crate::UniFfiTag;
 
 /// A value table: each distinct value is written once and referred to by `1 + index`.
+///
+/// Its map uses foldhash rather than the standard SipHash: a 10,000-event page makes
+/// about 150,000 look-ups of short keys, which took about a third of the page's packing
+/// time with SipHash. foldhash's seeds are still chosen at random per process.
 struct Table<K> {
-    index: HashMap<K, u32>,
+    index: HashMap<K, u32, foldhash::fast::RandomState>,
     count: u32,
     text: Vec<u8>,
 }
@@ -59,7 +63,7 @@ struct Table<K> {
 impl<K: Hash + Eq> Table<K> {
     fn new() -> Self {
         Table {
-            index: HashMap::new(),
+            index: HashMap::default(),
             count: 0,
             text: Vec::new(),
         }
