@@ -4,8 +4,9 @@
 //! itself: the request, the connection's I/O and the answer are handled on the caller's
 //! own thread, with no hand-over to a worker and back (each of which wakes a sleeping
 //! thread; see `docs/adr/0006-blocking-calls-drive-their-own-io.md`). Blocking calls made
-//! while another one drives that runtime run on the workers instead, as async calls do,
-//! so concurrent callers keep both runtimes' threads busy.
+//! while another one is in progress run on the workers instead, as async calls do, so
+//! concurrent callers keep both runtimes' threads busy and do not take the runtime from
+//! one another.
 //!
 //! An asyncio event loop can drive that single-threaded runtime too, while it waits for
 //! its own I/O (`pesakit_loop_wait`, used by the Python package): the async calls made on
@@ -144,13 +145,21 @@ impl Blocking {
     }
 
     /// Runs `task` to completion on the calling thread: driving the single-threaded
-    /// runtime when no other blocking call does (asking the driver thread to hand it
-    /// over if it runs it), else with the work on the multi-thread runtime.
+    /// runtime when no other blocking call is in progress (asking the driver thread to
+    /// hand it over if it runs it), else with the work on the multi-thread runtime.
+    /// Under concurrency a caller that finishes does not take the runtime back from the
+    /// driver thread while others are still on the workers: each such take-over cost a
+    /// hand-over and a wake-up of the driver for nothing.
     fn block_on(&self, task: Pin<Box<dyn Future<Output = ()> + '_>>) {
         let drive = {
             let mut state = self.lock();
-            if state.driven_by_caller {
+            if state.driven_by_caller || state.on_workers > 0 {
                 state.on_workers += 1;
+                // Connections opened on the single-threaded runtime must keep being
+                // driven: by the driver thread, woken now rather than after its grace.
+                if !state.driven_by_caller && !state.driver_running {
+                    self.wake_driver.notify_one();
+                }
                 false
             } else {
                 state.driven_by_caller = true;
