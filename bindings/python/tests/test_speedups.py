@@ -73,6 +73,12 @@ def test_records_are_read_in_one_call(client: pesakit.PaypackClient, sandbox: Sa
         assert read.__code__.co_filename == f"<pesakit fused {name} reader>", name
         # ... and built without a keyword call to __init__ (its fields stored directly).
         assert "_new" in read.__code__.co_names, name
+    # A transaction's fields are all of kinds read inline, its two enums included: none
+    # is read through a call to its converter (``_c<index>``), so the enums' readers were
+    # recognised in the generated source as well.
+    read = vars(_native._UniffiFfiConverterTypeTransaction)["read"].__func__
+    called = [n for n in read.__code__.co_names if n.startswith("_c")]
+    assert called == [], called
     with generated():
         read = vars(_native._UniffiFfiConverterTypeEvent)["read"].__func__
         assert read.__code__.co_filename.endswith("_native.py")

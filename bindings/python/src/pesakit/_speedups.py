@@ -291,23 +291,24 @@ def _zeroed_status() -> Any:
 #
 # Nothing is compiled at import: each record converter gets a stub that, on its first
 # read, reads the generated module's source (once, for all of them), compiles its own
-# reader and puts it in its place.
+# reader and puts it in its place. That first read is part of a program's first call, so
+# the source is searched as bytes (no decoding of its 420 KB) with patterns that start
+# with a fixed string (which the regular-expression engine looks for directly, instead
+# of trying the pattern at every line): 1.1-1.3 ms instead of 7.7-9.0 ms when measured.
 
 _RECORD_CLASS = re.compile(
-    r"^class (_UniffiFfiConverterType\w+)\(_UniffiConverterRustBuffer\):\n"
-    r"    @staticmethod\n    def read\(buf\):\n        return (\w+)\(\n"
-    r"((?:            \w+=\w+\.read\(buf\),\n)+)        \)\n",
-    re.M,
+    rb"\nclass (_UniffiFfiConverterType\w+)\(_UniffiConverterRustBuffer\):\n"
+    rb"    @staticmethod\n    def read\(buf\):\n        return (\w+)\(\n"
+    rb"((?:            \w+=\w+\.read\(buf\),\n)+)        \)\n"
 )
-_FIELD = re.compile(r"(\w+)=(\w+)\.read\(buf\)")
+_FIELD = re.compile(rb"(\w+)=(\w+)\.read\(buf\)")
 _ENUM_CLASS = re.compile(
-    r"^class (_UniffiFfiConverterType\w+)\(_UniffiConverterRustBuffer\):\n"
-    r"    @staticmethod\n    def read\(buf\):\n        variant = buf\.read_i32\(\)\n"
-    r"((?:        if variant == \d+:\n            return \w+\.\w+\n)+)"
-    r"        raise InternalError\(\"Raw enum value doesn't match any cases\"\)\n",
-    re.M,
+    rb"\nclass (_UniffiFfiConverterType\w+)\(_UniffiConverterRustBuffer\):\n"
+    rb"    @staticmethod\n    def read\(buf\):\n        variant = buf\.read_i32\(\)\n"
+    rb"((?:        if variant == \d+:\n            return \w+\.\w+\n)+)"
+    rb"        raise InternalError\(\"Raw enum value doesn't match any cases\"\)\n"
 )
-_ENUM_CASE = re.compile(r"if variant == (\d+):\n\s*return (\w+)\.(\w+)")
+_ENUM_CASE = re.compile(rb"if variant == (\d+):\n\s*return (\w+)\.(\w+)")
 
 _FIXED_CONVERTERS = {
     "_UniffiFfiConverterInt8": ">b", "_UniffiFfiConverterUInt8": ">B",
@@ -349,21 +350,28 @@ class _Shapes:
         # converter name -> {variant: member}
         self.enums: Dict[str, Dict[int, Any]] = {}
         try:
-            with open(_native.__file__, encoding="utf-8") as f:
+            with open(_native.__file__, "rb") as f:
                 source = f.read()
         except (OSError, TypeError, AttributeError):
             return  # no source (a frozen or compiled-only install): keep the generated readers
+        # The patterns match ASCII only, so every group decodes as ASCII.
         for match in _RECORD_CLASS.finditer(source):
-            self.records[match.group(1)] = (match.group(2), _FIELD.findall(match.group(3)))
+            fields = [
+                (name.decode("ascii"), converter.decode("ascii"))
+                for name, converter in _FIELD.findall(match.group(3))
+            ]
+            self.records[match.group(1).decode("ascii")] = (
+                match.group(2).decode("ascii"), fields
+            )
         for match in _ENUM_CLASS.finditer(source):
             cases = {}
             for number, enum_name, member in _ENUM_CASE.findall(match.group(2)):
-                enum = getattr(_native, enum_name, None)
-                if enum is None or not hasattr(enum, member):
+                enum = getattr(_native, enum_name.decode("ascii"), None)
+                if enum is None or not hasattr(enum, member.decode("ascii")):
                     break
-                cases[int(number)] = getattr(enum, member)
+                cases[int(number)] = getattr(enum, member.decode("ascii"))
             else:
-                self.enums[match.group(1)] = cases
+                self.enums[match.group(1).decode("ascii")] = cases
 
 
 _shapes: Optional[_Shapes] = None
