@@ -20,7 +20,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{BorrowedFd, RawFd};
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -346,15 +346,6 @@ impl Drop for LoopCall {
     }
 }
 
-/// The descriptor a foreign event loop waits on (its `epoll` instance), borrowed.
-struct LoopFd(RawFd);
-
-impl AsRawFd for LoopFd {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0
-    }
-}
-
 /// Waits, for a foreign event loop with async calls in flight, until `fd` (the loop's
 /// own `epoll` descriptor) is readable or `timeout` passed (`None`: no limit), driving
 /// the single-threaded runtime meanwhile: the loop's calls do their I/O on the loop's
@@ -382,10 +373,11 @@ pub(crate) fn wait_for_loop(fd: RawFd, timeout: Option<Duration>) -> i32 {
                 return;
             }
             // SAFETY: the loop calls this from its selector, which keeps `fd` open until
-            // the call returns, and `watched` is dropped (deregistered) before that.
+            // the call returns, and `watched` (holding the borrowed descriptor) is dropped
+            // and deregistered before that.
             let registered = unsafe {
                 tokio::io::unix::AsyncFd::register_with_interest(
-                    LoopFd(fd),
+                    BorrowedFd::borrow_raw(fd),
                     tokio::io::Interest::READABLE,
                 )
             };
