@@ -573,6 +573,22 @@ impl std::fmt::Debug for CheckoutWebhookVerifier {
     }
 }
 
+impl CheckoutWebhookVerifier {
+    /// `verify_and_parse` on borrowed arguments (also called by `crate::borrowed`).
+    pub(crate) fn verify_and_parse_borrowed(
+        &self,
+        body: &[u8],
+        signature: Option<&str>,
+        timestamp: Option<&str>,
+        event: Option<&str>,
+    ) -> Result<CheckoutWebhookEvent, PesakitError> {
+        Ok(self
+            .inner
+            .verify_and_parse(body, signature, timestamp, event)?
+            .into())
+    }
+}
+
 #[uniffi::export]
 impl CheckoutWebhookVerifier {
     /// A verifier for webhooks signed with the application `secret`.
@@ -595,15 +611,12 @@ impl CheckoutWebhookVerifier {
         timestamp: Option<String>,
         event: Option<String>,
     ) -> Result<CheckoutWebhookEvent, PesakitError> {
-        Ok(self
-            .inner
-            .verify_and_parse(
-                &body,
-                signature.as_deref(),
-                timestamp.as_deref(),
-                event.as_deref(),
-            )?
-            .into())
+        self.verify_and_parse_borrowed(
+            &body,
+            signature.as_deref(),
+            timestamp.as_deref(),
+            event.as_deref(),
+        )
     }
 
     /// `verify_and_parse` with the current time given (tests, replays of stored

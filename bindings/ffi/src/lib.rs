@@ -12,6 +12,7 @@ uniffi::setup_scaffolding!("pesakit");
 
 #[macro_use]
 mod runtime;
+mod borrowed;
 mod callbacks;
 mod checkout;
 mod columns;

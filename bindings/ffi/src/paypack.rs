@@ -393,6 +393,26 @@ impl std::fmt::Debug for PaypackWebhookVerifier {
     }
 }
 
+impl PaypackWebhookVerifier {
+    /// `verify_and_parse` on borrowed arguments (also called by `crate::borrowed`).
+    pub(crate) fn verify_and_parse_borrowed(
+        &self,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> Result<Event, PesakitError> {
+        Ok(self.inner.verify_and_parse(body, signature)?.into())
+    }
+
+    /// `verify` on borrowed arguments (also called by `crate::borrowed`).
+    pub(crate) fn verify_borrowed(
+        &self,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> Result<(), PesakitError> {
+        Ok(self.inner.verify(body, signature)?)
+    }
+}
+
 #[uniffi::export]
 impl PaypackWebhookVerifier {
     /// A verifier for webhooks signed with `secret`.
@@ -411,15 +431,12 @@ impl PaypackWebhookVerifier {
         body: Bytes,
         signature: Option<String>,
     ) -> Result<Event, PesakitError> {
-        Ok(self
-            .inner
-            .verify_and_parse(&body, signature.as_deref())?
-            .into())
+        self.verify_and_parse_borrowed(&body, signature.as_deref())
     }
 
     /// Checks the signature only.
     pub fn verify(&self, body: Bytes, signature: Option<String>) -> Result<(), PesakitError> {
-        Ok(self.inner.verify(&body, signature.as_deref())?)
+        self.verify_borrowed(&body, signature.as_deref())
     }
 
     /// The signature Paypack would send for `body` (for tests and tools).

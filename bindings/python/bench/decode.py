@@ -130,21 +130,22 @@ def _transaction(d: Dict[str, Any]) -> Transaction:
     )
 
 
+def decode_event(item: Dict[str, Any]) -> Event:
+    """One event (an item of a page, or a webhook's body) as dataclasses."""
+    kind = item.get("event_kind") or item.get("event-kind") or item["kind"]
+    return Event(
+        id=item["event_id"],
+        kind=_enum(EventKind, kind),
+        kind_raw=kind,
+        created_at=_instant(item.get("created_at")),
+        transaction=_transaction(item["data"]),
+    )
+
+
 def decode_page(raw: bytes) -> EventPage:
     """The events page as dataclasses, the way a careful hand-written client does it."""
     page = json.loads(raw, parse_float=decimal.Decimal)
-    events = []
-    for item in page["transactions"]:
-        kind = item.get("event_kind") or item.get("event-kind") or item["kind"]
-        events.append(
-            Event(
-                id=item["event_id"],
-                kind=_enum(EventKind, kind),
-                kind_raw=kind,
-                created_at=_instant(item.get("created_at")),
-                transaction=_transaction(item["data"]),
-            )
-        )
+    events = [decode_event(item) for item in page["transactions"]]
     return EventPage(events, int(page["offset"]), int(page["limit"]), int(page["total"]))
 
 

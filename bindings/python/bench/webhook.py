@@ -8,8 +8,13 @@ each figure is the median of ``--repeat`` such runs after one unmeasured run.
 
 * ``python``: ``PaypackWebhookVerifier.verify_and_parse(body, signature)`` — what a
   handler calls: constant-time HMAC-SHA256 check in Rust, then the parsed ``Event``.
-* ``python-stdlib``: the hand-written equivalent, ``hmac`` + ``base64`` +
-  ``hmac.compare_digest`` + ``json.loads`` into a dict (no typed object).
+* ``python-stdlib-typed``: the hand-written equivalent with the same result: ``hmac`` +
+  ``base64`` + ``hmac.compare_digest``, then ``json.loads`` (``parse_float=Decimal``)
+  into the dataclasses of ``decode.py`` (``Decimal`` amounts, aware ``datetime``s,
+  enums).
+* ``python-stdlib``: the same check, then ``json.loads`` into a dict (no typed object).
+* ``python-verify``: ``PaypackWebhookVerifier.verify(body, signature)``, the check alone.
+* ``python-stdlib-verify``: the hand-written check alone.
 
 One line each: ``{"group":"webhook","client":…,"body_bytes":N,"mb_s":X,"per_call_us":Y}``
 (MB = 10^6 bytes of body verified per second).
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import decimal
 import hashlib
 import hmac
 import json
@@ -29,6 +35,7 @@ from typing import Any, Callable, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
+import decode  # noqa: E402
 
 
 def webhook_body(size: int) -> bytes:
@@ -100,17 +107,38 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise SystemExit(f"unexpected event: {event!r}")
     key = _common.WEBHOOK_SECRET.encode()
 
-    def stdlib() -> Any:
+    def stdlib_verify() -> None:
         expected = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest())
         if not hmac.compare_digest(expected, signature.encode()):
             raise ValueError("bad signature")
+
+    def stdlib() -> Any:
+        stdlib_verify()
         return json.loads(body)
 
-    stdlib()  # the same signature must pass both ways
-    seconds = timed(lambda: verifier.verify_and_parse(body, signature), args.calls, args.repeat)
-    _common.emit(args.out, record("python", len(body), args.calls, seconds))
-    seconds = timed(stdlib, args.calls, args.repeat)
-    _common.emit(args.out, record("python-stdlib", len(body), args.calls, seconds))
+    def stdlib_typed() -> Any:
+        stdlib_verify()
+        return decode.decode_event(json.loads(body, parse_float=decimal.Decimal))
+
+    # The same signature must pass every way, and both typed paths read the same event.
+    verifier.verify(body, signature)
+    stdlib()
+    typed = stdlib_typed()
+    # (Not the transaction's times: they carry 8-9 fraction digits, which UniFFI rounds to
+    # microseconds and Python 3.11's ``fromisoformat`` truncates.)
+    if (typed.id, typed.created_at, typed.transaction.amount, typed.transaction.fee) != (
+        event.id, event.created_at, event.transaction.amount, event.transaction.fee
+    ):
+        raise SystemExit(f"the two typed events differ: {typed!r} / {event!r}")
+    for client, call in (
+        ("python", lambda: verifier.verify_and_parse(body, signature)),
+        ("python-stdlib-typed", stdlib_typed),
+        ("python-stdlib", stdlib),
+        ("python-verify", lambda: verifier.verify(body, signature)),
+        ("python-stdlib-verify", stdlib_verify),
+    ):
+        seconds = timed(call, args.calls, args.repeat)
+        _common.emit(args.out, record(client, len(body), args.calls, seconds))
     return 0
 
 

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import inspect
 import json
+import os
+import subprocess
+import sys
 import threading
 from decimal import Decimal
-from typing import Dict, Iterator, List, Tuple
+from typing import Callable, Dict, Iterator, List, Tuple
 
 import pytest
 
 import pesakit
 from conftest import make_client
-from sandbox_helper import WEBHOOK_SECRET, Sandbox, wait_until
+from pesakit import _webhooks
+from sandbox_helper import CHECKOUT_WEBHOOK_SECRET, WEBHOOK_SECRET, Sandbox, wait_until
 
 BODY = {
     "event_id": "evt-1",
@@ -155,3 +160,135 @@ def test_a_delivered_webhook_verifies(
         events.append(verifier.verify_and_parse(body, signature))
     assert {e.kind for e in events} == {pesakit.EventKind.TRANSACTION_CREATED, pesakit.EventKind.TRANSACTION_PROCESSED}
     assert {e.transaction.reference for e in events} == {tx.reference}
+
+
+# -- one call into the library (pesakit/_webhooks.py) against the generated methods ---------
+
+
+def outcome(call: Callable[[], object]) -> Tuple[str, str]:
+    """What a call gives: its value's repr (every field) or its exception's type and repr."""
+    try:
+        return ("value", repr(call()))
+    except Exception as e:  # noqa: BLE001 - the exception is what is compared
+        return (type(e).__qualname__, repr(e) if isinstance(e, pesakit.PesakitError) else str(e))
+
+
+def both_ways(call: Callable[[], object]) -> Tuple[Tuple[str, str], Tuple[str, str]]:
+    """``call``'s outcome through the one-call methods, then through the generated ones."""
+    assert _webhooks.GENERATED, "the one-call methods are installed on import"
+    fast = outcome(call)
+    _webhooks.uninstall()
+    try:
+        generated = outcome(call)
+    finally:
+        _webhooks.install()
+    return fast, generated
+
+
+def paypack_cases(verifier: pesakit.PaypackWebhookVerifier) -> List[Tuple[str, object, object]]:
+    body = raw()
+    signature = verifier.sign(body)
+    big = raw({**BODY, "data": {**BODY["data"], "metadata": {"note": "é" * 200_000}}})
+    unknown = raw({**BODY, "event_kind": "transaction:reversed", "data": {**BODY["data"], "status": "x"}})
+    return [
+        ("valid", body, signature),
+        ("bytearray", bytearray(body), signature),
+        ("memoryview", memoryview(body), signature),
+        ("a slice of a memoryview", memoryview(b"--" + body + b"--")[2:-2], signature),
+        ("a body over 1 MB", big, verifier.sign(big)),
+        ("unknown kinds", unknown, verifier.sign(unknown)),
+        ("tampered body", body.replace(b"1000", b"9000", 1), signature),
+        ("tampered signature", body, signature[::-1]),
+        ("signature not base64", body, "not base64 !!"),
+        ("signature with non-ASCII text", body, "é" + signature),
+        ("missing signature", body, None),
+        ("empty signature", body, ""),
+        ("empty body", b"", verifier.sign(b"")),
+        ("signed body that is not an event", b"[1,2]", verifier.sign(b"[1,2]")),
+        ("body of the wrong type", "text", signature),
+        ("signature of the wrong type", body, signature.encode()),
+    ]
+
+
+@pytest.mark.parametrize("index", range(16))
+def test_one_call_paypack_verification_matches_the_generated_call(
+    verifier: pesakit.PaypackWebhookVerifier, index: int
+) -> None:
+    name, body, signature = paypack_cases(verifier)[index]
+    fast, generated = both_ways(lambda: verifier.verify_and_parse(body, signature))  # type: ignore[arg-type]
+    assert fast == generated, name
+    fast, generated = both_ways(lambda: verifier.verify(body, signature))  # type: ignore[arg-type]
+    assert fast == generated, name
+
+
+def test_one_call_paypack_cases_cover_success_and_each_failure(verifier: pesakit.PaypackWebhookVerifier) -> None:
+    kinds = {name: outcome(lambda: verifier.verify_and_parse(b, s))[0] for name, b, s in paypack_cases(verifier)}  # type: ignore[arg-type]
+    assert len(kinds) == 16
+    assert kinds["valid"] == kinds["a body over 1 MB"] == kinds["memoryview"] == "value"
+    assert kinds["tampered body"] == kinds["missing signature"] == "PesakitError.WebhookSignature"
+    assert kinds["signed body that is not an event"] == "PesakitError.Decode"
+    assert kinds["body of the wrong type"] == kinds["signature of the wrong type"] == "TypeError"
+
+
+def test_one_call_checkout_verification_matches_the_generated_call() -> None:
+    verifier = pesakit.CheckoutWebhookVerifier(CHECKOUT_WEBHOOK_SECRET)
+    body = json.dumps({"payment": {"id": "p-1", "status": "CONFIRMED"}}).encode()
+    ts = str(int(dt.datetime.now(dt.timezone.utc).timestamp()))
+    signature = verifier.sign(int(ts), body)
+    stale = str(int(ts) - 3600)
+    cases = [
+        (body, signature, ts, "payment.completed"),
+        (bytearray(body), signature, ts, None),
+        (body, signature, ts, "payment.disputed"),
+        (body, signature, stale, "payment.completed"),
+        (body, verifier.sign(int(stale), body), stale, "payment.completed"),
+        (body, signature, None, "payment.completed"),
+        (body, None, ts, "payment.completed"),
+        (body, signature, "not a number", None),
+        (body + b" ", signature, ts, None),
+        (body, signature, ts, 7),
+    ]
+    seen = set()
+    for b, s, t, e in cases:
+        fast, generated = both_ways(lambda: verifier.verify_and_parse(b, s, t, e))  # type: ignore[arg-type]
+        assert fast == generated, (b, s, t, e)
+        seen.add(fast[0])
+    # The event header may be left out, as in the generated method.
+    fast, generated = both_ways(lambda: verifier.verify_and_parse(body, signature, ts))
+    assert fast == generated and fast[0] == "value"
+    assert seen == {"value", "PesakitError.WebhookSignature", "TypeError"}
+
+
+def test_one_call_verification_from_many_threads(verifier: pesakit.PaypackWebhookVerifier) -> None:
+    # The call releases the GIL while Rust verifies: threads share one verifier.
+    bodies = [raw({**BODY, "event_id": f"evt-{i}"}) for i in range(8)]
+    signatures = [verifier.sign(b) for b in bodies]
+    results: Dict[int, List[str]] = {}
+
+    def work(i: int) -> None:
+        results[i] = [verifier.verify_and_parse(bodies[i], signatures[i]).id for _ in range(300)]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {i: [f"evt-{i}"] * 300 for i in range(8)}
+
+
+def test_one_call_methods_keep_their_documentation() -> None:
+    for (cls, name), generated in _webhooks.GENERATED.items():
+        method = getattr(cls, name)
+        assert method is not generated
+        assert method.__doc__ == generated.__doc__ and method.__name__ == name
+        assert inspect.signature(method) == inspect.signature(generated)
+
+
+@pytest.mark.parametrize("setting, installed", [("0", False), ("1", True)])
+def test_one_call_methods_can_be_switched_off(setting: str, installed: bool) -> None:
+    probe = ("import pesakit; "
+             "print(hasattr(pesakit.PaypackWebhookVerifier.verify_and_parse, '__wrapped__'))")
+    env = dict(os.environ, PESAKIT_PYTHON_SPEEDUPS=setting)
+    out = subprocess.run([sys.executable, "-c", probe], env=env, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    assert out == str(installed)

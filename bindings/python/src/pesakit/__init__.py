@@ -38,6 +38,7 @@ from . import _patches as _patches  # str()/repr() of PesakitError and the recor
 from . import _shutdown as _shutdown  # safe interpreter exit after async calls
 from . import _speedups as _speedups  # faster reading of values coming from Rust
 from . import _wakeups as _wakeups  # async calls resumed without pesakit threads taking the GIL
+from . import _webhooks as _webhooks  # webhook verification in one call into the library
 from ._client import (
     DEFAULT_BASE_URL,
     AsyncPager,
