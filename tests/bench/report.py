@@ -312,8 +312,12 @@ def webhook_section(r: Results) -> List[str]:
         "",
         "HMAC-SHA256 over the raw body, compared in constant time. `rust`: criterion medians "
         "of `WebhookVerifier::verify` (Paypack) and `verify_at` (checkout, timestamp included "
-        "in the MAC). Foreign rows: the call from that language (see its program). "
-        "MB = 10^6 bytes.",
+        "in the MAC). Foreign rows: the call from that language (see its program): "
+        "`python` and `kotlin` are `verify_and_parse` (the check, then a typed `Event`); "
+        "`python-stdlib-typed` is the hand-written equivalent (`hmac` + `base64` + "
+        "`compare_digest`, then `json.loads` into dataclasses with `Decimal` and "
+        "`datetime` fields), `python-stdlib` the same check then `json.loads` into a dict; "
+        "`python-verify` and `python-stdlib-verify` are the check alone. MB = 10^6 bytes.",
         "",
         table(["client", "scheme", "body bytes", "MB/s", "µs per call"], rows) if rows else "No results.",
         "",
