@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import sysconfig
 from decimal import Decimal
@@ -132,3 +133,24 @@ def test_records_repr_lists_their_fields() -> None:
     )
     assert repr(profile).startswith("Profile(id=ABC123, name=Shop,")
     assert "balance=10.5" in repr([profile])
+
+
+def test_asyncio_is_imported_on_first_use() -> None:
+    # A program that never makes an async call does not pay for importing asyncio; one
+    # that does gets the generated code's own asyncio calls on the real module.
+    probe = """
+import sys
+import pesakit
+from pesakit import _native
+print("asyncio" in sys.modules, repr(_native.asyncio))
+import asyncio
+
+async def main():
+    return _native._uniffi_get_event_loop()
+
+loop = asyncio.run(main())
+print(isinstance(loop, asyncio.AbstractEventLoop), _native.asyncio is asyncio)
+"""
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                         text=True).stdout.splitlines()
+    assert out == ["False <module 'asyncio', imported on first use>", "True True"]

@@ -30,14 +30,16 @@ awaiting task was cancelled. ``PESAKIT_PYTHON_SPEEDUPS=0`` keeps the generated v
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import itertools
 import math
 import os
 import selectors
 import weakref
-from typing import Any, Callable, Dict
+from typing import TYPE_CHECKING, Any, Callable, Dict
+
+if TYPE_CHECKING:  # annotations only: asyncio is loaded by the programs that use it
+    import asyncio
 
 from . import _native, _speedups
 
