@@ -204,13 +204,17 @@ def paypack_cases(verifier: pesakit.PaypackWebhookVerifier) -> List[Tuple[str, o
         ("missing signature", body, None),
         ("empty signature", body, ""),
         ("empty body", b"", verifier.sign(b"")),
+        ("signed body with a NUL byte", body + b"\x00 ", verifier.sign(body + b"\x00 ")),
         ("signed body that is not an event", b"[1,2]", verifier.sign(b"[1,2]")),
         ("body of the wrong type", "text", signature),
         ("signature of the wrong type", body, signature.encode()),
     ]
 
 
-@pytest.mark.parametrize("index", range(16))
+PAYPACK_CASES = len(paypack_cases(pesakit.PaypackWebhookVerifier(WEBHOOK_SECRET)))
+
+
+@pytest.mark.parametrize("index", range(PAYPACK_CASES))
 def test_one_call_paypack_verification_matches_the_generated_call(
     verifier: pesakit.PaypackWebhookVerifier, index: int
 ) -> None:
@@ -223,9 +227,12 @@ def test_one_call_paypack_verification_matches_the_generated_call(
 
 def test_one_call_paypack_cases_cover_success_and_each_failure(verifier: pesakit.PaypackWebhookVerifier) -> None:
     kinds = {name: outcome(lambda: verifier.verify_and_parse(b, s))[0] for name, b, s in paypack_cases(verifier)}  # type: ignore[arg-type]
-    assert len(kinds) == 16
+    assert len(kinds) == PAYPACK_CASES == 17
     assert kinds["valid"] == kinds["a body over 1 MB"] == kinds["memoryview"] == "value"
     assert kinds["tampered body"] == kinds["missing signature"] == "PesakitError.WebhookSignature"
+    # Signed over every byte, the NUL and what follows it included: the signature holds,
+    # and the trailing bytes make it a body that is not one JSON value.
+    assert kinds["signed body with a NUL byte"] == "PesakitError.Decode"
     assert kinds["signed body that is not an event"] == "PesakitError.Decode"
     assert kinds["body of the wrong type"] == kinds["signature of the wrong type"] == "TypeError"
 
