@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -65,6 +66,15 @@ def sandbox_binary() -> str:
             "(cargo build -p pesakit-sandbox), or run scripts/test-python"
         )
     return str(candidate)
+
+
+def python_prints(code: str, **environment: str) -> str:
+    """What ``code`` prints (surrounding whitespace stripped) when run by a fresh
+    interpreter of this virtual environment, with ``environment`` added to its own."""
+    return subprocess.run(
+        [sys.executable, "-c", code], env=dict(os.environ, **environment), check=True,
+        capture_output=True, text=True,
+    ).stdout.strip()
 
 
 def wait_until(

@@ -5,9 +5,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import datetime as dt
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
@@ -16,7 +13,7 @@ import pytest
 import pesakit
 from pesakit import _columns, _native, _speedups
 from conftest import Api, mixed_transactions
-from sandbox_helper import Sandbox
+from sandbox_helper import python_prints, Sandbox
 
 UTC = dt.timezone.utc
 
@@ -60,10 +57,7 @@ def test_on_by_default_and_off_with_the_other_speedups() -> None:
     assert _columns.ENABLED
     probe = "import pesakit._columns as c; print(c.ENABLED)"
     for setting, expected in (("0", "False"), ("1", "True")):
-        env = dict(os.environ, PESAKIT_PYTHON_SPEEDUPS=setting)
-        out = subprocess.run([sys.executable, "-c", probe], env=env, check=True,
-                             capture_output=True, text=True).stdout.strip()
-        assert out == expected
+        assert python_prints(probe, PESAKIT_PYTHON_SPEEDUPS=setting) == expected
 
 
 def test_pages_from_the_emulator_read_the_same(

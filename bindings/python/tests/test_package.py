@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import sysconfig
 from decimal import Decimal
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pesakit
 from pesakit import _native
-from sandbox_helper import repo_root
+from sandbox_helper import python_prints, repo_root
 
 
 def test_imported_from_site_packages_not_the_source_tree() -> None:
@@ -151,6 +150,4 @@ async def main():
 loop = asyncio.run(main())
 print(isinstance(loop, asyncio.AbstractEventLoop), _native.asyncio is asyncio)
 """
-    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
-                         text=True).stdout.splitlines()
-    assert out == ["False <module 'asyncio', imported on first use>", "True True"]
+    assert python_prints(probe).splitlines() == ["False <module 'asyncio', imported on first use>", "True True"]

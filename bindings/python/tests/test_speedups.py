@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
-import subprocess
-import sys
 import threading
 import datetime as dt
 from decimal import Decimal
@@ -17,7 +14,7 @@ import pytest
 import pesakit
 from pesakit import _columns, _native, _speedups
 from conftest import mixed_transactions
-from sandbox_helper import Sandbox
+from sandbox_helper import python_prints, Sandbox
 
 
 @pytest.fixture(autouse=True)
@@ -55,10 +52,7 @@ def test_installed_on_import() -> None:
 @pytest.mark.parametrize("setting, installed", [("0", False), ("1", True)])
 def test_can_be_switched_off(setting: str, installed: bool) -> None:
     probe = "import pesakit._speedups as s; print(bool(s.GENERATED))"
-    env = dict(os.environ, PESAKIT_PYTHON_SPEEDUPS=setting)
-    out = subprocess.run([sys.executable, "-c", probe], env=env, check=True,
-                         capture_output=True, text=True).stdout.strip()
-    assert out == str(installed)
+    assert python_prints(probe, PESAKIT_PYTHON_SPEEDUPS=setting) == str(installed)
 
 
 def test_records_are_read_in_one_call(client: pesakit.PaypackClient, sandbox: Sandbox) -> None:

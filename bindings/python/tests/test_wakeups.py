@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
-import subprocess
-import sys
 import threading
 from decimal import Decimal
 from typing import Any, Iterator, List
@@ -17,7 +14,7 @@ import pytest
 import pesakit
 from pesakit import _native, _wakeups
 from conftest import make_async_client, make_client
-from sandbox_helper import Sandbox
+from sandbox_helper import python_prints, Sandbox
 
 NUMBER = "0788123456"
 
@@ -49,10 +46,7 @@ def test_installed_on_import() -> None:
 def test_can_be_switched_off(setting: str, installed: bool) -> None:
     probe = ("import pesakit, pesakit._native as n, pesakit._wakeups as w; "
              "print(n._uniffi_rust_call_async is w._rust_call_async)")
-    env = dict(os.environ, PESAKIT_PYTHON_SPEEDUPS=setting)
-    out = subprocess.run([sys.executable, "-c", probe], env=env, check=True,
-                         capture_output=True, text=True).stdout.strip()
-    assert out == str(installed)
+    assert python_prints(probe, PESAKIT_PYTHON_SPEEDUPS=setting) == str(installed)
 
 
 def test_no_pesakit_thread_runs_python(sandbox: Sandbox, resumed_from_threads: List[int]) -> None:

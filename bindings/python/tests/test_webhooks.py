@@ -6,9 +6,6 @@ import datetime as dt
 import http.server
 import inspect
 import json
-import os
-import subprocess
-import sys
 import threading
 from decimal import Decimal
 from typing import Callable, Dict, Iterator, List, Tuple
@@ -18,7 +15,7 @@ import pytest
 import pesakit
 from conftest import make_client
 from pesakit import _webhooks
-from sandbox_helper import CHECKOUT_WEBHOOK_SECRET, WEBHOOK_SECRET, Sandbox, wait_until
+from sandbox_helper import CHECKOUT_WEBHOOK_SECRET, WEBHOOK_SECRET, python_prints, Sandbox, wait_until
 
 BODY = {
     "event_id": "evt-1",
@@ -295,7 +292,4 @@ def test_one_call_methods_keep_their_documentation() -> None:
 def test_one_call_methods_can_be_switched_off(setting: str, installed: bool) -> None:
     probe = ("import pesakit; "
              "print(hasattr(pesakit.PaypackWebhookVerifier.verify_and_parse, '__wrapped__'))")
-    env = dict(os.environ, PESAKIT_PYTHON_SPEEDUPS=setting)
-    out = subprocess.run([sys.executable, "-c", probe], env=env, check=True,
-                         capture_output=True, text=True).stdout.strip()
-    assert out == str(installed)
+    assert python_prints(probe, PESAKIT_PYTHON_SPEEDUPS=setting) == str(installed)

@@ -20,8 +20,10 @@ it through the FFI as values are appended (a webhook body cost three FFI calls a
 Rust buffer is allocated once, at its final size, and filled with one ``memmove``: the
 bytes Rust receives are the same; a ``str`` argument goes straight into its buffer, and
 values are lifted and lowered without the generated ``contextmanager`` around each (the
-same reads, checks and frees). And each FFI call's status starts as a zeroed
-``RustCallStatus`` (what the generated ``default()`` builds, field by field).
+same reads, checks and frees). Allocating and freeing a Rust buffer call the library
+directly instead of through the generic call helper (the same call, the same status
+check). And each FFI call's status starts as a zeroed ``RustCallStatus`` (what the
+generated ``default()`` builds, field by field).
 
 And the FFI calls that return at once (allocating and freeing buffers, cloning and
 freeing object handles, polling and completing async calls) keep the GIL instead of
@@ -233,6 +235,25 @@ for _name, _fmt in (
     ("i64", ">q"), ("u64", ">Q"), ("float", ">f"), ("double", ">d"), ("c_size_t", "@N"),
 ):
     setattr(_Builder, "write_" + _name, _writer(_fmt))
+
+
+def _alloc_buffer(size: int) -> Any:
+    # The generated alloc, without the generic call helper around it (a tuple of
+    # arguments and a status check through two more Python calls): the same FFI call and
+    # the same check of its status.
+    status = _native._UniffiRustCallStatus()
+    rbuf = _native._UniffiLib.ffi_pesakit_ffi_rustbuffer_alloc(size, ctypes.byref(status))
+    if status.code:
+        _native._uniffi_check_call_status(None, status)
+    return rbuf
+
+
+def _free_buffer(rbuf: Any) -> None:
+    # The generated free, likewise: every value lifted from Rust ends with it.
+    status = _native._UniffiRustCallStatus()
+    _native._UniffiLib.ffi_pesakit_ffi_rustbuffer_free(rbuf, ctypes.byref(status))
+    if status.code:
+        _native._uniffi_check_call_status(None, status)
 
 
 def _lift_buffer(cls: Any, rbuf: Any) -> Any:
@@ -541,6 +562,8 @@ def _replacements() -> List[Tuple[Any, str, Any]]:
         (_Stream, "from_rust_buffer", classmethod(_from_rust_buffer)),
         (_native, "_UniffiRustBufferBuilder", _Builder),
         (_native._UniffiRustCallStatus, "default", staticmethod(_zeroed_status)),
+        (_native._UniffiRustBuffer, "alloc", staticmethod(_alloc_buffer)),
+        (_native._UniffiRustBuffer, "free", _free_buffer),
         (_native._UniffiConverterRustBuffer, "lift", classmethod(_lift_buffer)),
         (_native._UniffiConverterRustBuffer, "lower", classmethod(_lower_buffer)),
         (_native._UniffiFfiConverterString, "lift", staticmethod(_lift_string)),

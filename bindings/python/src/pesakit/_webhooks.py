@@ -33,16 +33,15 @@ _Error: Any = _native._UniffiFfiConverterTypePesakitError
 _check_bytes: Callable[[Any], Any] = _native._UniffiFfiConverterBytes.check_lower
 _check_text: Callable[[Any], Any] = _native._UniffiFfiConverterOptionalString.check_lower
 _byref = ctypes.byref
-_string_at = ctypes.string_at
-_Stream: Any = _native._UniffiRustBufferStream
 
 _TEXT = (ctypes.c_char_p, ctypes.c_ssize_t)
-_FUNCTION = ctypes.CFUNCTYPE  # releases the GIL while Rust verifies
 
 
 def _function(name: str, restype: Any, *argtypes: Any) -> Any:
+    """The library's function ``name``, taking a handle, the body, ``argtypes`` and a call
+    status; a ``CFUNCTYPE``, so the GIL is released while Rust verifies."""
     arguments = (ctypes.c_uint64, ctypes.c_char_p, ctypes.c_size_t) + argtypes
-    return _FUNCTION(restype, *arguments, ctypes.POINTER(_Status))((name, _lib))
+    return ctypes.CFUNCTYPE(restype, *arguments, ctypes.POINTER(_Status))((name, _lib))
 
 
 _paypack_verify_and_parse = _function(
@@ -51,10 +50,6 @@ _paypack_verify_and_parse = _function(
 _paypack_verify = _function("pesakit_paypack_webhook_verify", None, *_TEXT)
 _checkout_verify_and_parse = _function(
     "pesakit_checkout_webhook_verify_and_parse", _native._UniffiRustBuffer, *_TEXT * 3
-)
-# Freeing an answer returns at once: it keeps the GIL.
-_free = ctypes.PYFUNCTYPE(None, _native._UniffiRustBuffer, ctypes.POINTER(_Status))(
-    ("ffi_pesakit_ffi_rustbuffer_free", _lib)
 )
 
 
@@ -76,23 +71,6 @@ def _text(value: Any) -> Tuple[Optional[bytes], int]:
     return data, len(data)
 
 
-def _answer(answer: Any, status: Any, converter: Any) -> Any:
-    """The value in ``answer`` (a Rust buffer), read by ``converter``, as the generated
-    lift reads it; ``status`` (a call's status, already checked) is reused to free it."""
-    try:
-        size = answer.len
-        data = _string_at(answer.data, size) if size else b""
-    finally:
-        _free(answer, _byref(status))
-    stream = _Stream(data, size)
-    value = converter.read(stream)  # looked up at each call: the fused reader once compiled
-    if stream.offset != size:
-        raise RuntimeError(
-            f"junk data left in buffer at end of consume_with_stream {size - stream.offset}"
-        )
-    return value
-
-
 def _paypack_verify_and_parse_method(self: Any, body: Any, signature: Any) -> Any:
     body = _body(body)
     text, length = _text(signature)
@@ -100,7 +78,7 @@ def _paypack_verify_and_parse_method(self: Any, body: Any, signature: Any) -> An
     answer = _paypack_verify_and_parse(self._handle, body, len(body), text, length, _byref(status))
     if status.code:
         _check_status(_Error, status)
-    return _answer(answer, status, _native._UniffiFfiConverterTypeEvent)
+    return _native._UniffiFfiConverterTypeEvent.lift(answer)
 
 
 def _paypack_verify_method(self: Any, body: Any, signature: Any) -> None:
@@ -134,7 +112,7 @@ def _checkout_verify_and_parse_method(
     )
     if status.code:
         _check_status(_Error, status)
-    return _answer(answer, status, _native._UniffiFfiConverterTypeCheckoutWebhookEvent)
+    return _native._UniffiFfiConverterTypeCheckoutWebhookEvent.lift(answer)
 
 
 _REPLACEMENTS = (
