@@ -253,6 +253,84 @@ def per_call_section(r: Results) -> List[str]:
     return out
 
 
+def cpu_section(r: Results) -> List[str]:
+    """CPU time per call of each client and of the emulator, and what each goal at
+    concurrency 16 leaves a client to spend."""
+    clients = r.clients()
+    measured = [(client, op, c) for client in clients for op in OPS for c in CONCURRENCY
+                if r.stat(client, op, c, "client_cpu_us") is not None]
+    if not measured:
+        return []
+    cores = os.cpu_count() or 1
+
+    def name(client: str) -> str:
+        return f"**{client}**" if client in PESAKIT else client
+
+    out = [
+        "## Where the time goes: CPU per call",
+        "",
+        "Each load generator reads the CPU time of its own process (user and system, every "
+        "thread: pesakit's Rust threads, the JVM's compiler and collector, Node's helpers) and "
+        "the emulator's (`GET /_sandbox/usage`) just before and just after its measured calls; "
+        "the tables give those differences divided by the calls, in µs, medians over rounds.",
+        "",
+    ]
+    columns = [(op, c) for op in OPS for c in CONCURRENCY]
+    for field, title in [("client_cpu_us", "Client CPU per call, µs"),
+                         ("emulator_cpu_us", "Emulator CPU per call, µs (serving that client)")]:
+        rows = [[name(client)] + [fmt(r.stat(client, op, c, field), 1) for op, c in columns]
+                for client in clients]
+        out += [f"### {title}", "", table(["client"] + [f"{op} c={c}" for op, c in columns], rows), ""]
+    out += [
+        "### What the goals at concurrency 16 leave a client to spend",
+        "",
+        f"Client and emulator share this machine's {cores} cores, and at concurrency 16 the "
+        "clients keep them busy, so a client cannot answer more than "
+        f"`{cores} cores ÷ (client CPU + emulator CPU)` calls per second (the ceiling). The last "
+        "two columns turn each goal into the client CPU per call it allows: "
+        f"`{cores} cores ÷ the goal's req/s − the emulator's CPU per call`. A client that "
+        "spends more than that cannot meet the goal on this machine, however its work is "
+        "scheduled. One that reaches less than its ceiling loses the rest waiting (for a "
+        "thread to wake, for the interpreter lock: Python's own work runs one thread at a "
+        "time).",
+        "",
+    ]
+    for op in OPS:
+        floor_rps = r.stat("floor", op, 16, "rps")
+        alternative_rps = [(r.stat(a, op, 16, "rps"), a) for a in ALTERNATIVES if (a, op, 16) in r.per_call]
+        fastest = max(((rps, a) for rps, a in alternative_rps if rps), default=None)
+        header = ["client", "req/s", "client CPU µs", "emulator CPU µs", "ceiling req/s",
+                  "req/s ÷ ceiling", "allowed by the floor goal, µs"]
+        if fastest:
+            header.append(f"allowed by {VS_ALTERNATIVES_C16:g}× {fastest[1]} "
+                          f"({fmt(VS_ALTERNATIVES_C16 * fastest[0])} req/s), µs")
+        rows = []
+        for client in ["floor"] + PESAKIT:
+            rps = r.stat(client, op, 16, "rps")
+            client_cpu = r.stat(client, op, 16, "client_cpu_us")
+            emulator_cpu = r.stat(client, op, 16, "emulator_cpu_us")
+            if rps is None or client_cpu is None or emulator_cpu is None:
+                continue
+            ceiling = cores * 1e6 / (client_cpu + emulator_cpu)
+
+            def allowed(goal_rps: Optional[float]) -> str:
+                if not goal_rps:
+                    return "–"
+                budget = cores * 1e6 / goal_rps - emulator_cpu
+                return fmt(budget, 1) if budget > 0 else "none"
+
+            limit = RUST_VS_FLOOR if client == "rust" else FOREIGN_VS_FLOOR
+            row = [name(client), fmt(rps), fmt(client_cpu, 1), fmt(emulator_cpu, 1), fmt(ceiling),
+                   times(rps / ceiling),
+                   "" if client == "floor" or not floor_rps else allowed(floor_rps / limit)]
+            if fastest:
+                row.append("" if client == "floor" else allowed(VS_ALTERNATIVES_C16 * fastest[0]))
+            rows.append(row)
+        if rows:
+            out += [f"#### `{op}`, concurrency 16", "", table(header, rows), ""]
+    return out
+
+
 def decode_section(r: Results) -> List[str]:
     lines = r.group("decode")
     if not lines:
@@ -507,6 +585,7 @@ def render(results_dir: str, md_path: str, png_path: str) -> None:
     ]
     out += goals_section(r)
     out += per_call_section(r)
+    out += cpu_section(r)
     out += decode_section(r)
     out += webhook_section(r)
     out += cold_size_memory_section(r)

@@ -12,8 +12,9 @@ import json
 import os
 import statistics
 import sys
+import time
 import urllib.parse
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 #: The emulator's default Paypack application (tests/sandbox/README.md).
 CLIENT_ID = "demo-client-id"
@@ -87,6 +88,46 @@ class Http:
 
     def close(self) -> None:
         self.conn.close()
+
+
+class CpuMeter:
+    """The CPU time this process and the emulator spend over one measured phase.
+
+    This process's is ``time.process_time()``: user and system time of all its threads,
+    pesakit's own threads included. The emulator reports its process's through
+    ``GET /_sandbox/usage``. Both are read outside the timed calls."""
+
+    def __init__(self, base_url: str) -> None:
+        self._http = Http(base_url)
+        self._started: Optional[Tuple[float, Optional[int]]] = None
+
+    def _emulator_us(self) -> Optional[int]:
+        try:
+            status, raw = self._http.request("GET", "/_sandbox/usage")
+        except (OSError, http.client.HTTPException):
+            return None
+        if status != 200:  # an emulator that cannot tell
+            return None
+        usage = json.loads(raw)
+        return int(usage["cpu_user_us"]) + int(usage["cpu_system_us"])
+
+    def start(self) -> None:
+        """Marks the start of the measured phase."""
+        emulator = self._emulator_us()
+        self._started = (time.process_time(), emulator)
+
+    def stop(self) -> Tuple[float, Optional[float]]:
+        """Microseconds of CPU since ``start``: this process's and the emulator's (``None``
+        when the emulator cannot tell)."""
+        client = time.process_time()
+        emulator = self._emulator_us()
+        self._http.close()
+        if self._started is None:
+            raise RuntimeError("CpuMeter.stop before start")
+        client_before, emulator_before = self._started
+        emulator_us = (None if emulator is None or emulator_before is None
+                       else float(emulator - emulator_before))
+        return (client - client_before) * 1e6, emulator_us
 
 
 def settled_reference(base_url: str) -> str:
@@ -195,11 +236,17 @@ def log(message: str) -> None:
 
 
 def per_call_record(
-    client: str, op: str, concurrency: int, latencies_ns: List[int], seconds: float, errors: int
+    client: str, op: str, concurrency: int, latencies_ns: List[int], seconds: float, errors: int,
+    cpu_us: Tuple[Optional[float], Optional[float]] = (None, None),
 ) -> Dict[str, Any]:
-    """The contract's ``per_call`` line from one measured run."""
+    """The contract's ``per_call`` line from one measured run; ``cpu_us`` is the CPU time
+    the client's process and the emulator spent on it in all (``CpuMeter.stop``)."""
     ordered = sorted(latencies_ns)
     n = len(ordered)
+
+    def per_call(total: Optional[float]) -> Optional[float]:
+        return None if total is None or n == 0 else round(total / n, 1)
+
     return {
         "group": "per_call",
         "client": client,
@@ -211,4 +258,6 @@ def per_call_record(
         "p50_us": round(percentile(ordered, 50) / 1000, 1),
         "p99_us": round(percentile(ordered, 99) / 1000, 1),
         "errors": errors,
+        "client_cpu_us": per_call(cpu_us[0]),
+        "emulator_cpu_us": per_call(cpu_us[1]),
     }

@@ -223,10 +223,14 @@ class HttpxPaypack:
 # --- one run -------------------------------------------------------------------------
 
 
-def measure(args: argparse.Namespace, reference: str) -> Result:
-    """Builds the client, runs the warm-up and the measured requests."""
+def measure(
+    args: argparse.Namespace, reference: str
+) -> Tuple[Result, Tuple[float, Optional[float]]]:
+    """Builds the client, runs the warm-up and the measured requests; returns them and the
+    CPU time the measured requests cost this process and the emulator."""
     api = _common.paypack_url(args.base_url)
     first = _FirstError()
+    meter = _common.CpuMeter(args.base_url)
     amount, number = _common.CASHIN_AMOUNT, _common.CASHIN_NUMBER
 
     if args.client in ("python-sync", "requests"):
@@ -246,13 +250,15 @@ def measure(args: argparse.Namespace, reference: str) -> Result:
         try:
             if args.warmup:
                 run_threads(call, args.warmup, args.concurrency, pool, _FirstError())
+            meter.start()
             result = run_threads(call, args.requests, args.concurrency, pool, first)
+            cpu = meter.stop()
         finally:
             if pool is not None:
                 pool.shutdown()
     else:
 
-        async def main() -> Result:
+        async def main() -> Tuple[Result, Tuple[float, Optional[float]]]:
             if args.client == "python-async":
                 import pesakit
 
@@ -269,14 +275,17 @@ def measure(args: argparse.Namespace, reference: str) -> Result:
             try:
                 if args.warmup:
                     await run_tasks(call, args.warmup, args.concurrency, _FirstError())
-                return await run_tasks(call, args.requests, args.concurrency, first)
+                # The meter's two requests block the loop, with no call in flight.
+                meter.start()
+                result = await run_tasks(call, args.requests, args.concurrency, first)
+                return result, meter.stop()
             finally:
                 await client.aclose()
 
-        result = asyncio.run(main())
+        result, cpu = asyncio.run(main())
     if first.error is not None:
         _common.log(f"{args.client} {args.op}: {result[2]} calls failed; the first: {first.error!r}")
-    return result
+    return result, cpu
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -300,10 +309,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     reference = args.reference or ""
     if args.op == "find" and not reference:
         reference = _common.settled_reference(args.base_url)
-    latencies, seconds, errors = measure(args, reference)
+    (latencies, seconds, errors), cpu = measure(args, reference)
     _common.emit(
         args.out,
-        _common.per_call_record(args.client, args.op, args.concurrency, latencies, seconds, errors),
+        _common.per_call_record(
+            args.client, args.op, args.concurrency, latencies, seconds, errors, cpu
+        ),
     )
     return 0
 

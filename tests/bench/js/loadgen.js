@@ -97,6 +97,25 @@ async function settle(baseUrl, reference) {
   }
 }
 
+// CPU time the emulator's process has used so far (GET /_sandbox/usage), in µs; null
+// when it cannot tell.
+async function emulatorCpuUs(baseUrl) {
+  try {
+    const answer = await fetch(`${baseUrl}/_sandbox/usage`);
+    if (answer.status !== 200) return null;
+    const usage = await answer.json();
+    return usage.cpu_user_us + usage.cpu_system_us;
+  } catch (e) {
+    return null;
+  }
+}
+
+// CPU time of this process (user and system, every thread), in µs.
+function clientCpuUs() {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
 function describe(error) {
   if (error instanceof Error) return error.stack || String(error);
   return JSON.stringify(error);
@@ -121,7 +140,14 @@ async function main() {
 
   if (args.warmup > 0) await run(call, args.warmup, args.concurrency, null);
   const firstError = {};
+  // The emulator's usage is read with fetch (undici), not the SDK's axios agent.
+  const emulatorBefore = await emulatorCpuUs(baseUrl);
+  const clientBefore = clientCpuUs();
   const { latencies, seconds, errors } = await run(call, args.requests, args.concurrency, firstError);
+  const clientCpu = clientCpuUs() - clientBefore;
+  const emulatorAfter = await emulatorCpuUs(baseUrl);
+  const emulatorCpu =
+    emulatorBefore === null || emulatorAfter === null ? null : emulatorAfter - emulatorBefore;
   if (firstError.error !== undefined) {
     process.stderr.write(`paypack-js ${args.op}: ${errors} calls failed; the first: ${describe(firstError.error)}\n`);
   }
@@ -137,6 +163,9 @@ async function main() {
     p50_us: Math.round(percentile(latencies, 50) / 100) / 10,
     p99_us: Math.round(percentile(latencies, 99) / 100) / 10,
     errors,
+    client_cpu_us: Math.round((clientCpu / latencies.length) * 10) / 10,
+    emulator_cpu_us:
+      emulatorCpu === null ? null : Math.round((emulatorCpu / latencies.length) * 10) / 10,
   };
   const line = JSON.stringify(record);
   if (args.out) {

@@ -396,6 +396,7 @@ fn html_page(status: u16, retry_after: Option<u64>) -> Response {
 pub(crate) fn router(control: Arc<Control>) -> Router {
     Router::new()
         .route("/_sandbox/health", get(health))
+        .route("/_sandbox/usage", get(usage))
         .route(
             "/_sandbox/requests",
             get(list_requests).delete(clear_requests),
@@ -411,6 +412,23 @@ pub(crate) fn router(control: Arc<Control>) -> Router {
 
 async fn health() -> Json<serde_json::Value> {
     Json(json!({ "ok": true }))
+}
+
+/// The CPU time of the emulator's process so far (`crate::usage`); 501 where the platform
+/// cannot tell.
+async fn usage() -> Response {
+    match crate::usage::process_cpu_time() {
+        Some(cpu) => Json(json!({
+            "cpu_user_us": cpu.user_us,
+            "cpu_system_us": cpu.system_us,
+        }))
+        .into_response(),
+        None => (
+            StatusCode::NOT_IMPLEMENTED,
+            Json(json!({"message": "this platform does not report CPU time"})),
+        )
+            .into_response(),
+    }
 }
 
 async fn list_requests(State(control): State<Arc<Control>>) -> Json<Vec<LoggedRequest>> {

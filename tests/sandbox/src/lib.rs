@@ -26,6 +26,7 @@ mod jwt;
 mod paga;
 mod paypack;
 mod server;
+pub mod usage;
 mod webhooks;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

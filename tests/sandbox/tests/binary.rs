@@ -15,19 +15,14 @@ impl Drop for Child {
     }
 }
 
+/// Starts the binary with `args` (plus `--port 0`) and reads its first line: the child
+/// and the base URL it printed, `http://127.0.0.1:PORT`.
 #[cfg(unix)]
-#[tokio::test]
-async fn the_binary_prints_the_listening_line_first() {
+async fn start(args: &[&str]) -> (Child, String) {
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_pesakit-sandbox"))
-            .args([
-                "--port",
-                "0",
-                "--app",
-                "my-id:my-secret",
-                "--settle-after-ms",
-                "0",
-            ])
+            .args(["--port", "0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -41,15 +36,20 @@ async fn the_binary_prints_the_listening_line_first() {
     })
     .await
     .unwrap();
-    let base = line
+    let port = line
         .trim_end()
         .strip_prefix("pesakit-sandbox listening on http://127.0.0.1:")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    let port: u16 = base.parse().expect("a port");
+    let port: u16 = port.parse().expect("a port");
     assert_ne!(port, 0);
+    (child, format!("http://127.0.0.1:{port}"))
+}
 
+#[cfg(unix)]
+#[tokio::test]
+async fn the_binary_prints_the_listening_line_first() {
+    let (mut child, base) = start(&["--app", "my-id:my-secret", "--settle-after-ms", "0"]).await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let base = format!("http://127.0.0.1:{port}");
     let health = http
         .get(format!("{base}/_sandbox/health"))
         .send()
@@ -120,40 +120,19 @@ fn the_binary_rejects_a_malformed_app() {
 #[cfg(unix)]
 #[tokio::test]
 async fn the_binary_takes_the_checkout_flags() {
-    let mut child = Child(
-        Command::new(env!("CARGO_BIN_EXE_pesakit-sandbox"))
-            .args([
-                "--port",
-                "0",
-                "--checkout-token",
-                "maker:payments.create,payments.get",
-                "--checkout-token",
-                "nobody:",
-                "--checkout-callback-url",
-                "http://127.0.0.1:9/hook",
-                "--checkout-oauth-ttl-secs",
-                "60",
-                "--checkout-webhook-retry-delays-ms",
-                "10,20",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary starts"),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let base = line
-        .trim_end()
-        .strip_prefix("pesakit-sandbox listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let (_child, base) = start(&[
+        "--checkout-token",
+        "maker:payments.create,payments.get",
+        "--checkout-token",
+        "nobody:",
+        "--checkout-callback-url",
+        "http://127.0.0.1:9/hook",
+        "--checkout-oauth-ttl-secs",
+        "60",
+        "--checkout-webhook-retry-delays-ms",
+        "10,20",
+    ])
+    .await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
 
     let config: Value = serde_json::from_slice(
@@ -209,4 +188,47 @@ fn the_binary_rejects_a_malformed_checkout_token() {
         assert!(!output.status.success(), "{bad}");
         assert!(output.stdout.is_empty());
     }
+}
+
+/// `GET /_sandbox/usage` reads the emulator process's own CPU time.
+async fn usage(http: &reqwest::Client, base: &str) -> (u64, u64) {
+    let answer = http
+        .get(format!("{base}/_sandbox/usage"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let usage: Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+    let field = |name: &str| {
+        usage[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name} in {usage}"))
+    };
+    (field("cpu_user_us"), field("cpu_system_us"))
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_binary_reports_the_cpu_time_it_used() {
+    let (_child, base) = start(&[]).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let (user_before, system_before) = usage(&http, &base).await;
+    // Seeding 20,000 settled cash-ins (and their 40,000 events) is tens of milliseconds
+    // of the emulator's own work: its user time must grow by at least one millisecond.
+    let seeded = http
+        .post(format!("{base}/_sandbox/paypack/seed"))
+        .body(r#"{"count":20000}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seeded.status(), 200);
+    let (user_after, system_after) = usage(&http, &base).await;
+    assert!(
+        user_after >= user_before + 1_000,
+        "user time {user_before} -> {user_after} us"
+    );
+    assert!(system_after >= system_before);
+    // A test process measures itself the same way: it is not the emulator's figure.
+    let own = pesakit_sandbox::usage::process_cpu_time().expect("getrusage works here");
+    assert!(own.total_us() > 0);
 }

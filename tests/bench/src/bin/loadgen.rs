@@ -252,6 +252,33 @@ fn quantile_us(sorted: &[u64], q: f64) -> f64 {
     (sorted[rank - 1] as f64 / 100.0).round() / 10.0
 }
 
+/// CPU time this process has used so far, user and system, in microseconds.
+fn client_cpu_us() -> Option<u64> {
+    pesakit_sandbox::usage::process_cpu_time().map(|t| t.total_us())
+}
+
+/// CPU time the emulator has used so far, user and system, in microseconds
+/// (`GET /_sandbox/usage`); `None` when it cannot tell.
+async fn emulator_cpu_us(http: &reqwest::Client, root: &str) -> Option<u64> {
+    let answer = http
+        .get(format!("{root}/_sandbox/usage"))
+        .send()
+        .await
+        .ok()?
+        .error_for_status()
+        .ok()?
+        .bytes()
+        .await
+        .ok()?;
+    let usage: Value = serde_json::from_slice(&answer).ok()?;
+    Some(usage["cpu_user_us"].as_u64()? + usage["cpu_system_us"].as_u64()?)
+}
+
+/// Microseconds per call, to a tenth; JSON `null` when unknown.
+fn per_call(total_us: Option<u64>, calls: usize) -> Option<f64> {
+    total_us.map(|us| (us as f64 / calls.max(1) as f64 * 10.0).round() / 10.0)
+}
+
 /// `VmRSS` and `VmHWM` (peak) of this process, in KiB.
 fn memory_kb() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -323,6 +350,7 @@ async fn main() -> Result<(), String> {
     let root = args.base_url.trim_end_matches('/').to_owned();
     let api = format!("{root}/paypack/api");
     let http = http_client();
+    let control = http.clone();
     let reference = match &args.reference {
         Some(r) => r.clone(),
         None if args.op == Op::Find => seed_reference(&http, &root).await?,
@@ -352,7 +380,14 @@ async fn main() -> Result<(), String> {
         run(&target, args.op, args.concurrency, args.warmup).await;
     }
     reset_peak_rss();
+    let emulator_before = emulator_cpu_us(&control, &root).await;
+    let client_before = client_cpu_us();
     let phase = run(&target, args.op, args.concurrency, args.requests).await;
+    let client_cpu = client_cpu_us().zip(client_before).map(|(a, b)| a - b);
+    let emulator_cpu = emulator_cpu_us(&control, &root)
+        .await
+        .zip(emulator_before)
+        .map(|(a, b)| a - b);
     let (_, load_rss_kb) = memory_kb();
 
     let mut latencies = phase.latencies;
@@ -375,6 +410,8 @@ async fn main() -> Result<(), String> {
             "p50_us": quantile_us(&latencies, 0.50),
             "p99_us": quantile_us(&latencies, 0.99),
             "errors": phase.errors,
+            "client_cpu_us": per_call(client_cpu, args.requests),
+            "emulator_cpu_us": per_call(emulator_cpu, args.requests),
         }),
     )
     .map_err(|e| e.to_string())?;

@@ -147,6 +147,42 @@ private fun rssKb(field: String = "VmRSS"): Long =
 
 private class Run(val latenciesNs: LongArray, val seconds: Double, val errors: Int, val firstError: Throwable?)
 
+/** CPU time a measured run cost, in µs: this JVM's and the emulator's (null when it cannot tell). */
+private class Cpu(val clientUs: Long, val emulatorUs: Long?)
+
+/** CPU time this JVM has used so far, every thread (the JIT's and the collector's too), in µs. */
+private fun clientCpuUs(): Long =
+    (ManagementFactory.getOperatingSystemMXBean() as com.sun.management.OperatingSystemMXBean).processCpuTime / 1000
+
+/** CPU time the emulator's process has used so far (`GET /_sandbox/usage`), in µs; null when it cannot tell. */
+private fun emulatorCpuUs(baseUrl: String): Long? = try {
+    val answer = http.send(
+        HttpRequest.newBuilder(URI.create("${baseUrl.trimEnd('/')}/_sandbox/usage")).GET().build(),
+        HttpResponse.BodyHandlers.ofString(),
+    )
+    fun field(name: String) = Regex(""""$name"\s*:\s*(\d+)""").find(answer.body())?.groupValues?.get(1)?.toLong()
+    val user = field("cpu_user_us")
+    val system = field("cpu_system_us")
+    if (answer.statusCode() == 200 && user != null && system != null) user + system else null
+} catch (e: java.io.IOException) {
+    null
+}
+
+/** Runs [run] and measures the CPU time it costs this JVM and the emulator; both are read outside it. */
+private fun metered(baseUrl: String, run: () -> Run): Pair<Run, Cpu> {
+    val emulatorBefore = emulatorCpuUs(baseUrl)
+    val clientBefore = clientCpuUs()
+    val result = run()
+    val client = clientCpuUs() - clientBefore
+    val emulatorAfter = emulatorCpuUs(baseUrl)
+    val emulator = if (emulatorBefore != null && emulatorAfter != null) emulatorAfter - emulatorBefore else null
+    return result to Cpu(client, emulator)
+}
+
+/** [totalUs] per call to a tenth, as JSON (`null` when unknown). */
+private fun perCall(totalUs: Long?, calls: Int): String =
+    if (totalUs == null || calls == 0) "null" else round(totalUs.toDouble() / calls, 1).toString()
+
 /** [total] calls of [call] from [concurrency] threads of [pool] (or this thread). */
 private fun runThreads(total: Int, concurrency: Int, pool: java.util.concurrent.ExecutorService?, call: () -> Unit): Run {
     val latencies = LongArray(total)
@@ -214,7 +250,7 @@ private fun loadgen(args: Args) {
     newClient(baseUrl).use { paypack ->
         val reference = args.optional("reference") ?: if (op == "find") settledReference(baseUrl, paypack) else ""
         val request = CashRequest(CASHIN_AMOUNT, CASHIN_NUMBER) // no key given: one is generated per call
-        val (run, warmed) = if (client == "kotlin") {
+        val (measured, warmed) = if (client == "kotlin") {
             val call: () -> Unit = if (op == "find") {
                 { paypack.findBlocking(reference) }
             } else {
@@ -223,7 +259,7 @@ private fun loadgen(args: Args) {
             val pool = if (concurrency > 1) Executors.newFixedThreadPool(concurrency) else null
             try {
                 val warmed = warmUp(warmup) { runThreads(it, concurrency, pool, call) }
-                runThreads(requests, concurrency, pool, call) to warmed
+                metered(baseUrl) { runThreads(requests, concurrency, pool, call) } to warmed
             } finally {
                 pool?.shutdown()
                 pool?.awaitTermination(10, TimeUnit.SECONDS)
@@ -235,8 +271,9 @@ private fun loadgen(args: Args) {
                 { paypack.cashin(request) }
             }
             val warmed = warmUp(warmup) { runCoroutines(it, concurrency, call) }
-            runCoroutines(requests, concurrency, call) to warmed
+            metered(baseUrl) { runCoroutines(requests, concurrency, call) } to warmed
         }
+        val (run, cpu) = measured
         run.firstError?.let { System.err.println("$client $op: ${run.errors} calls failed; the first: $it") }
         val sorted = run.latenciesNs.sortedArray()
         val n = sorted.size
@@ -245,7 +282,8 @@ private fun loadgen(args: Args) {
             """{"group":"per_call","client":"$client","op":"$op","concurrency":$concurrency,"requests":$n,""" +
                 """"seconds":${round(run.seconds, 6)},"rps":${round(n / run.seconds, 1)},""" +
                 """"p50_us":${round(percentile(sorted, 50) / 1000.0, 1)},"p99_us":${round(percentile(sorted, 99) / 1000.0, 1)},""" +
-                """"errors":${run.errors},"warmup_calls":$warmed}""",
+                """"errors":${run.errors},"warmup_calls":$warmed,""" +
+                """"client_cpu_us":${perCall(cpu.clientUs, n)},"emulator_cpu_us":${perCall(cpu.emulatorUs, n)}}""",
         )
     }
 }
