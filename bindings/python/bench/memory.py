@@ -67,7 +67,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         loadgen.measure(one, reference)
         gc.collect()
         idle.append(_common.rss_kb())
-    _, _, errors = loadgen.measure(gen_args, reference)
+    (_, _, errors), _ = loadgen.measure(gen_args, reference)
     if errors:
         raise SystemExit(f"{errors} calls failed under load")
     record = {
