@@ -95,22 +95,22 @@ def jit_warmup_text(r: "Results") -> str:
     least = r.meta.get("jit_warmup")
     if not least:
         return ""
-    warmed = [
-        line["warmup_calls"]
-        for (client, _, _), rounds in r.per_call.items()
-        if client.startswith("kotlin")
-        for line in rounds.values()
-        if "warmup_calls" in line
-    ]
-    kotlin = (
-        f", and the Kotlin program goes on until its JIT is quiet ({fmt(min(warmed), 0)}–"
-        f"{fmt(max(warmed), 0)} calls in this run)"
-        if warmed
-        else ""
-    )
+
+    def warmed(prefix: str) -> str:
+        calls = [
+            line["warmup_calls"]
+            for (client, _, _), rounds in r.per_call.items()
+            if client.startswith(prefix)
+            for line in rounds.values()
+            if "warmup_calls" in line
+        ]
+        return f"{fmt(min(calls), 0)}–{fmt(max(calls), 0)}" if calls else "?"
+
     return (
         "; the JIT-compiled clients (`paypack-js` on Node, `kotlin` and `kotlin-async` on "
-        f"the JVM) warm up with at least {fmt(least, 0)} calls{kotlin}"
+        f"the JVM) warm up with at least {fmt(least, 0)} calls and for at least 8 seconds, "
+        "and the Kotlin program then goes on until its JIT is quiet (warm-up calls in this "
+        f"run: paypack-js {warmed('paypack-js')}, Kotlin {warmed('kotlin')})"
     )
 
 

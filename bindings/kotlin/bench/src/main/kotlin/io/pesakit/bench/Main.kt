@@ -45,8 +45,15 @@ private const val JIT_CHUNK = 2000
 /** A warm-up round counts as quiet when the JIT compiled for under this share of its time. */
 private const val JIT_QUIET_SHARE = 0.02
 
-/** The warm-up stops here even if the JIT never goes quiet. */
-private const val JIT_MAX_CALLS = 60_000
+/**
+ * The warm-up lasts at least this long. HotSpot's compilers can be quiet for a round while
+ * the call path still runs in its early tiers: `kotlin-async` `find` at concurrency 16 ran
+ * at about half its speed for its first 4–5 seconds, with quiet rounds among them.
+ */
+private const val WARMUP_MIN_NANOS = 8_000_000_000L
+
+/** The warm-up stops after this long even if the JIT never goes quiet. */
+private const val WARMUP_MAX_NANOS = 30_000_000_000L
 
 fun main(argv: Array<String>) {
     if (argv.isEmpty()) usage("a command is required")
@@ -289,30 +296,31 @@ private fun loadgen(args: Args) {
 }
 
 /**
- * Warms the call path up: [requested] calls, then rounds of [JIT_CHUNK] calls
- * until one in which the JIT compiled for under [JIT_QUIET_SHARE] of the round's time
- * (a fresh JVM interprets, then compiles the path several times over; measuring
- * meanwhile measures the compiler), at most [JIT_MAX_CALLS] calls in all. Returns the
- * number of calls made.
+ * Warms the call path up: [requested] calls, then rounds of [JIT_CHUNK] calls until one
+ * in which the JIT compiled for under [JIT_QUIET_SHARE] of the round's time, once at least
+ * [WARMUP_MIN_NANOS] have passed (at most [WARMUP_MAX_NANOS]). A fresh JVM interprets, then
+ * compiles the path several times over: measuring meanwhile measures the compiler. Returns
+ * the number of calls made.
  */
 private fun warmUp(requested: Int, run: (Int) -> Unit): Int {
     val jit = ManagementFactory.getCompilationMXBean()
+    val started = System.nanoTime()
     var calls = 0
     if (requested > 0) {
         run(requested)
         calls += requested
     }
-    while (calls < JIT_MAX_CALLS) {
+    while (System.nanoTime() - started < WARMUP_MAX_NANOS) {
         val compiledBefore = jit.totalCompilationTime
-        val started = System.nanoTime()
+        val roundStarted = System.nanoTime()
         run(JIT_CHUNK)
         calls += JIT_CHUNK
         val compiledMs = jit.totalCompilationTime - compiledBefore
-        val roundMs = (System.nanoTime() - started) / 1e6
+        val roundMs = (System.nanoTime() - roundStarted) / 1e6
         if (System.getenv("PESAKIT_BENCH_JIT_TRACE") != null) {
             System.err.println("warm-up: $calls calls, last round ${"%.0f".format(roundMs)} ms, JIT $compiledMs ms")
         }
-        if (compiledMs < JIT_QUIET_SHARE * roundMs) break
+        if (compiledMs < JIT_QUIET_SHARE * roundMs && System.nanoTime() - started >= WARMUP_MIN_NANOS) break
     }
     return calls
 }
