@@ -5,14 +5,21 @@ import kotlinx.coroutines.awaitAll
 import kotlinx.coroutines.runBlocking
 import kotlinx.serialization.json.jsonArray
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNotEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
+import com.sun.jna.Memory
+import com.sun.jna.Pointer
 import java.math.BigDecimal
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.Executors
 
-/** How calls reach pesakit's runtimes from the JVM (docs/adr/0006, docs/adr/0009, docs/adr/0012). */
+/**
+ * How calls reach pesakit's runtimes from the JVM (docs/adr/0006, docs/adr/0009, docs/adr/0012,
+ * docs/adr/0016).
+ */
 class RuntimeTest {
     @Test
     fun `async calls are resumed by pesakit threads that stay attached to the JVM`() {
@@ -93,5 +100,40 @@ class RuntimeTest {
                 assertEquals(0, BigDecimal("250").compareTo(client.findBlocking(ref).amount))
             }
         }
+    }
+
+    @Test
+    fun `a buffer Rust returns by value is read into memory of its own, outside JNA's table of blocks`() {
+        val buffer = RustBuffer.alloc(5UL)
+        try {
+            assertEquals(5L, buffer.len)
+            assertTrue(buffer.capacity >= 5L, "capacity ${buffer.capacity}")
+            assertNotEquals(0L, Pointer.nativeValue(buffer.data))
+            val memory = buffer.pointer
+            assertTrue(memory is UniffiByValueMemory, "memory is ${memory.javaClass}")
+            // JNA's own Memory enters every block in this table; ours must not be in it.
+            val table = Memory::class.java.getDeclaredField("allocatedMemory")
+                .apply { isAccessible = true }.get(null) as Map<*, *>
+            assertFalse(table.containsKey(Pointer.nativeValue(memory)))
+        } finally {
+            RustBuffer.free(buffer)
+        }
+    }
+
+    @Test
+    fun `a by-value buffer built over a native structure copies it, as JNA does for callbacks`() {
+        val data = Memory(8)
+        val native = Memory(24).apply {
+            setLong(0, 8)
+            setLong(8, 3)
+            setPointer(16, data)
+        }
+        val buffer = RustBuffer.ByValue(native)
+        native.clear() // the copy must not depend on the original afterwards
+        buffer.read()
+        assertEquals(8L, buffer.capacity)
+        assertEquals(3L, buffer.len)
+        assertEquals(Pointer.nativeValue(data), Pointer.nativeValue(buffer.data))
+        assertNotEquals(Pointer.nativeValue(native), Pointer.nativeValue(buffer.pointer))
     }
 }
