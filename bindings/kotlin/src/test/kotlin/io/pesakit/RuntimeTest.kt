@@ -1,5 +1,7 @@
 package io.pesakit
 
+import com.sun.jna.Memory
+import com.sun.jna.Pointer
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
 import kotlinx.coroutines.runBlocking
@@ -10,8 +12,6 @@ import org.junit.jupiter.api.Assertions.assertNotEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
-import com.sun.jna.Memory
-import com.sun.jna.Pointer
 import java.math.BigDecimal
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.Executors
