@@ -178,7 +178,13 @@ def table(header: List[str], rows: List[List[str]]) -> str:
     return "\n".join(out)
 
 
-def machine() -> List[str]:
+def cores(r: "Results") -> int:
+    """The logical cores of the machine the run was made on (`meta.json`; runs written
+    before it recorded them: this machine's)."""
+    return int(r.meta.get("cores") or os.cpu_count() or 1)
+
+
+def machine(r: "Results") -> List[str]:
     def run(*cmd: str) -> str:
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
@@ -203,7 +209,7 @@ def machine() -> List[str]:
     except OSError:
         pass
     return [
-        f"- CPU: {cpu}, {os.cpu_count()} logical cores; memory {memory}",
+        f"- CPU: {cpu}, {cores(r)} logical cores; memory {memory}",
         f"- OS: {platform.system()} {platform.release()} ({platform.machine()})",
         f"- Load average when the report was written: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
         f"- Tools: {run('rustc', '--version')}; Python {platform.python_version()}; "
@@ -261,7 +267,7 @@ def cpu_section(r: Results) -> List[str]:
                 if r.stat(client, op, c, "client_cpu_us") is not None]
     if not measured:
         return []
-    cores = os.cpu_count() or 1
+    n_cores = cores(r)
 
     def name(client: str) -> str:
         return f"**{client}**" if client in PESAKIT else client
@@ -284,11 +290,11 @@ def cpu_section(r: Results) -> List[str]:
     out += [
         "### What the goals at concurrency 16 leave a client to spend",
         "",
-        f"Client and emulator share this machine's {cores} cores, and at concurrency 16 the "
+        f"Client and emulator share this machine's {n_cores} cores, and at concurrency 16 the "
         "clients keep them busy, so a client cannot answer more than "
-        f"`{cores} cores ÷ (client CPU + emulator CPU)` calls per second (the ceiling). The last "
+        f"`{n_cores} cores ÷ (client CPU + emulator CPU)` calls per second (the ceiling). The last "
         "two columns turn each goal into the client CPU per call it allows: "
-        f"`{cores} cores ÷ the goal's req/s − the emulator's CPU per call`. A client that "
+        f"`{n_cores} cores ÷ the goal's req/s − the emulator's CPU per call`. A client that "
         "spends more than that cannot meet the goal on this machine, however its work is "
         "scheduled. One that reaches less than its ceiling loses the rest waiting (for a "
         "thread to wake, for the interpreter lock: Python's own work runs one thread at a "
@@ -311,12 +317,12 @@ def cpu_section(r: Results) -> List[str]:
             emulator_cpu = r.stat(client, op, 16, "emulator_cpu_us")
             if rps is None or client_cpu is None or emulator_cpu is None:
                 continue
-            ceiling = cores * 1e6 / (client_cpu + emulator_cpu)
+            ceiling = n_cores * 1e6 / (client_cpu + emulator_cpu)
 
             def allowed(goal_rps: Optional[float]) -> str:
                 if not goal_rps:
                     return "–"
-                budget = cores * 1e6 / goal_rps - emulator_cpu
+                budget = n_cores * 1e6 / goal_rps - emulator_cpu
                 return fmt(budget, 1) if budget > 0 else "none"
 
             limit = RUST_VS_FLOOR if client == "rust" else FOREIGN_VS_FLOOR
@@ -569,7 +575,7 @@ def render(results_dir: str, md_path: str, png_path: str) -> None:
         "",
         "Machine:",
         "",
-        *machine(),
+        *machine(r),
         "",
         "Clients: `floor` is a bare `reqwest` client (the HTTP stack pesakit uses, built with "
         "the same settings: keep-alive pool, `TCP_NODELAY`, no redirects, rustls on ring) sending "

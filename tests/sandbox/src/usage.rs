@@ -1,10 +1,8 @@
 //! The CPU time of the process the emulator runs in, for benchmarks that want to know
 //! what a request cost the server as well as the client (`GET /_sandbox/usage`).
 
-use serde::Serialize;
-
 /// CPU time a process has used since it started, all of its threads together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CpuTime {
     /// Microseconds spent running the process's own code.
     pub user_us: u64,

@@ -191,6 +191,7 @@ fn the_binary_rejects_a_malformed_checkout_token() {
 }
 
 /// `GET /_sandbox/usage` reads the emulator process's own CPU time.
+#[cfg(unix)]
 async fn usage(http: &reqwest::Client, base: &str) -> (u64, u64) {
     let answer = http
         .get(format!("{base}/_sandbox/usage"))
