@@ -167,6 +167,11 @@ pub(crate) struct Answer {
 pub(crate) struct Transport {
     gateway: &'static str,
     base: String,
+    /// `base` parsed once: each request copies it and sets its path, so that the
+    /// scheme, host and port are not parsed again on every call.
+    base_url: Url,
+    /// `base_url`'s path without its trailing slash; each call's path goes after it.
+    base_path: String,
     http: reqwest::Client,
     retry: RetryPolicy,
     request_timeout: Duration,
@@ -246,6 +251,13 @@ impl Transport {
             &config.base_url,
             config.allow_insecure_loopback,
         )?;
+        let base_url = Url::parse(&base).map_err(|e| {
+            Error::configuration(format!(
+                "{} base URL is not a valid URL: {e}",
+                config.gateway
+            ))
+        })?;
+        let base_path = base_url.path().trim_end_matches('/').to_owned();
         let http = reqwest::Client::builder()
             .user_agent(crate::USER_AGENT)
             .connect_timeout(config.connect_timeout)
@@ -262,6 +274,8 @@ impl Transport {
         Ok(Transport {
             gateway: config.gateway,
             base,
+            base_url,
+            base_path,
             http,
             retry: config.retry,
             request_timeout: config.request_timeout,
@@ -371,9 +385,7 @@ impl Transport {
 
     /// One try. On failure, also says whether the request may have reached the gateway.
     async fn send_once(&self, call: &Call<'_>) -> std::result::Result<Answer, (Error, bool)> {
-        let mut url = String::with_capacity(self.base.len() + call.path.len());
-        url.push_str(&self.base);
-        url.push_str(&call.path);
+        let url = self.url(&call.path);
         let mut request = self
             .http
             .request(call.method.clone(), url)
@@ -465,11 +477,22 @@ impl Transport {
         Error::new(kind, text).with_source(e.without_url())
     }
 
+    /// The URL of `path` (already percent-encoded, starting with `/`) below the base
+    /// URL: the same URL as parsing the base URL followed by `path`, without parsing the
+    /// scheme and host again.
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.base_url.clone();
+        let mut full = String::with_capacity(self.base_path.len() + path.len());
+        full.push_str(&self.base_path);
+        full.push_str(path);
+        url.set_path(&full);
+        url
+    }
+
     fn host(&self) -> String {
-        Url::parse(&self.base)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_else(|| "the gateway".to_owned())
+        self.base_url
+            .host_str()
+            .map_or_else(|| "the gateway".to_owned(), str::to_owned)
     }
 }
 
@@ -811,5 +834,42 @@ mod tests {
         );
         assert_eq!(m.as_deref(), Some("expired"));
         assert_eq!(c.as_deref(), Some("invalid_grant"));
+    }
+
+    #[test]
+    fn request_urls_equal_parsing_the_base_and_path_together() {
+        let bases = [
+            "https://payments.paypack.rw/api",
+            "https://payments.paypack.rw/api/",
+            "https://Payments.Paypack.RW:8443/a%20b/c/",
+            "https://xn--mller-kva.example/",
+            "http://127.0.0.1:18080/paypack/api",
+            "http://[::1]:9",
+            "http://localhost",
+        ];
+        let paths = [
+            "/transactions/find/ref-1_x~.5",
+            "/transactions/find/a%2Fb%20c",
+            "/transactions/find/...",
+            "/events/transactions",
+            "/",
+            "/a/%C3%A9%F0%9F%98%80",
+        ];
+        for base in bases {
+            let transport = Transport::new(TransportConfig {
+                gateway: "P",
+                base_url: base.to_owned(),
+                allow_insecure_loopback: true,
+                connect_timeout: Duration::from_secs(1),
+                request_timeout: Duration::from_secs(1),
+                retry: RetryPolicy::default(),
+                log: LogSink::new(None),
+            })
+            .unwrap();
+            for path in paths {
+                let parsed = Url::parse(&format!("{}{path}", transport.base_url())).unwrap();
+                assert_eq!(transport.url(path), parsed, "{base} + {path}");
+            }
+        }
     }
 }

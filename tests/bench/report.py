@@ -565,7 +565,7 @@ def render(results_dir: str, md_path: str, png_path: str) -> None:
         f"{' (QUICK: fewer requests and rounds, for checking only)' if quick else ''}.",
         f"- Requests measured per run: {requests.get('1', '?')} at concurrency 1, "
         f"{requests.get('16', '?')} at 16, {requests.get('256', '?')} at 256, after a warm-up of "
-        f"a tenth as many (at least two per connection){jit_warmup_text(r)}.",
+        f"a tenth as many (at least two per connection, and at least 300){jit_warmup_text(r)}.",
         "- The emulator (a release build of `pesakit-sandbox`, manual settling, fresh for each "
         "round) runs on the same machine and **shares its cores with the client under test**: "
         "a client that spends less CPU leaves more to the emulator, so throughput at concurrency "

@@ -13,7 +13,9 @@ must load). In each, timed inside the child with ``time.perf_counter``:
 Medians over the runs, one line ``{"group":"cold","client":"python",…}``. The same is
 measured for the hand-written alternatives (clients ``requests``: ``import requests``,
 then a ``Session``, authorize and find; ``httpx``: ``import httpx``, then a sync
-``httpx.Client``, authorize and find) so the table can compare.
+``httpx.Client``, authorize and find) so the table can compare. The clients take turns
+(one interpreter each, then again), so that a change in how busy the machine is during
+the runs weighs on every client alike.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import json
 import os
 import subprocess
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
@@ -68,25 +70,39 @@ print((t1 - t0) * 1000, (t2 - t1) * 1000)
 }
 
 
-def measure(client: str, api: str, reference: str, runs: int) -> Dict[str, float]:
-    code = _CHILD[client].format(
-        id=_common.CLIENT_ID, secret=_common.CLIENT_SECRET, api=api, ref=reference
+def _run(code: str, env: Dict[str, str], client: str) -> Tuple[float, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
     )
-    imports: List[float] = []
-    firsts: List[float] = []
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="0")
-    for _ in range(runs + 1):  # the first run only warms the page cache and .pyc files
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    if out.returncode != 0:
+        raise SystemExit(f"{client} cold run failed:\n{out.stderr}")
+    import_ms, first_ms = map(float, out.stdout.split())
+    return import_ms, first_ms
+
+
+def measure(clients: List[str], api: str, reference: str, runs: int) -> Dict[str, Dict[str, float]]:
+    """Each client's medians. The clients take turns, one fresh interpreter each per
+    turn, so that a machine getting busier or quieter during the runs weighs on all of
+    them alike."""
+    codes = {
+        client: _CHILD[client].format(
+            id=_common.CLIENT_ID, secret=_common.CLIENT_SECRET, api=api, ref=reference
         )
-        if out.returncode != 0:
-            raise SystemExit(f"{client} cold run failed:\n{out.stderr}")
-        import_ms, first_ms = map(float, out.stdout.split())
-        imports.append(import_ms)
-        firsts.append(first_ms)
+        for client in clients
+    }
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="0")
+    for client in clients:  # one unmeasured run each warms the page cache and .pyc files
+        _run(codes[client], env, client)
+    times: Dict[str, List[Tuple[float, float]]] = {client: [] for client in clients}
+    for _ in range(runs):
+        for client in clients:
+            times[client].append(_run(codes[client], env, client))
     return {
-        "import_ms": round(_common.median(imports[1:]), 3),
-        "first_call_ms": round(_common.median(firsts[1:]), 3),
+        client: {
+            "import_ms": round(_common.median([i for i, _ in runs_]), 3),
+            "first_call_ms": round(_common.median([f for _, f in runs_]), 3),
+        }
+        for client, runs_ in times.items()
     }
 
 
@@ -102,9 +118,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     reference = args.reference or _common.settled_reference(args.base_url)
     api = _common.paypack_url(args.base_url)
-    for client in args.clients.split(","):
-        record = {"group": "cold", "client": client}
-        record.update(measure(client, api, reference, args.runs))
+    clients = args.clients.split(",")
+    for client, medians in measure(clients, api, reference, args.runs).items():
+        record: Dict[str, object] = {"group": "cold", "client": client}
+        record.update(medians)
         _common.emit(args.out, record)
     return 0
 

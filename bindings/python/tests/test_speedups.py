@@ -24,6 +24,27 @@ def record_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_columns, "ENABLED", False)
 
 
+#: How many reads a record's converter makes as generated before its fused reader is
+#: compiled, as shipped (the fixture below sets it to none for most of this module).
+READS_BEFORE_FUSING = _speedups._READS_BEFORE_FUSING
+
+
+@pytest.fixture(autouse=True)
+def fused_at_first_read() -> Iterator[None]:
+    """Record readers fused at their first read, so that this module's comparisons run the
+    fused readers; ``test_records_are_fused_after_the_reads_fusing_must_pay_for`` checks
+    the wait they have as shipped."""
+    _speedups._READS_BEFORE_FUSING = 0
+    _speedups.uninstall()
+    _speedups.install()
+    try:
+        yield
+    finally:
+        _speedups._READS_BEFORE_FUSING = READS_BEFORE_FUSING
+        _speedups.uninstall()
+        _speedups.install()
+
+
 @contextlib.contextmanager
 def generated() -> Iterator[None]:
     """The generated readers and builder while the block runs."""
@@ -216,6 +237,28 @@ def test_records_lift_the_same_and_junk_after_them_is_refused() -> None:
                 stack.enter_context(generated())
             with pytest.raises(RuntimeError, match="junk data left in buffer"):
                 converter.lift(rust_buffer(data + b"\x00"))
+
+
+def test_records_are_fused_after_the_reads_fusing_must_pay_for() -> None:
+    # Fresh stubs with the shipped wait: a program making a few calls never compiles.
+    _speedups._READS_BEFORE_FUSING = READS_BEFORE_FUSING
+    _speedups.uninstall()
+    _speedups.install()
+    assert READS_BEFORE_FUSING > 0
+    request = _native.CashRequest(
+        amount=Decimal("100"), number="0788123456", idempotency_key=None,
+        webhook_mode=_native.WebhookMode.PRODUCTION, validate=False,
+    )
+    converter = _native._UniffiFfiConverterTypeCashRequest
+    data = raw(converter.lower(request))
+    stub = vars(converter)["read"]
+    for _ in range(READS_BEFORE_FUSING):
+        assert converter.lift(rust_buffer(data)) == request
+    assert vars(converter)["read"] is stub, "fused before its reads were made"
+    assert converter.lift(rust_buffer(data)) == request
+    read = vars(converter)["read"].__func__
+    assert read.__code__.co_filename == "<pesakit fused CashRequest reader>"
+    assert converter.lift(rust_buffer(data)) == request
 
 
 @pytest.mark.parametrize("cut", [0, 1, 3, 4, 7])
