@@ -409,7 +409,11 @@ def webhook_section(r: Results) -> List[str]:
 
 
 def cold_size_memory_section(r: Results) -> List[str]:
-    out = ["## Cold start", ""]
+    out = ["## Cold start", "",
+           "Fresh Python interpreters (`bindings/python/bench/cold.py`), the clients taking "
+           "turns, medians: `import` of the package (`pesakit`, `requests`, `httpx`), then the "
+           "first call: constructing the client, its token request and a first `find`, over a "
+           "new connection.", ""]
     cold = r.group("cold")
     if cold:
         by: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
