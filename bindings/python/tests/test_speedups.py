@@ -77,7 +77,7 @@ def test_can_be_switched_off(setting: str, installed: bool) -> None:
 
 
 def test_records_are_read_in_one_call(client: pesakit.PaypackClient, sandbox: Sandbox) -> None:
-    # Readers are compiled on first use: read a page of each kind first.
+    # Readers are compiled at their first read here (see the fixture): read one of each.
     sandbox.settle(client.cashin(Decimal("100"), "0788123456").reference)
     client.list_events(limit=10)
     client.list_transactions(limit=10)
