@@ -197,6 +197,12 @@ pub(crate) fn check_base_url(
     raw: &str,
     allow_insecure_loopback: bool,
 ) -> Result<String> {
+    let url = parse_base_url(gateway, raw, allow_insecure_loopback)?;
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// [`check_base_url`]'s checks, returning the parsed URL.
+fn parse_base_url(gateway: &str, raw: &str, allow_insecure_loopback: bool) -> Result<Url> {
     let url = Url::parse(raw.trim());
     // What messages show: the URL without its credentials.
     let raw = redact_userinfo(raw);
@@ -241,22 +247,17 @@ pub(crate) fn check_base_url(
             )))
         }
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    Ok(url)
 }
 
 impl Transport {
     pub(crate) fn new(config: TransportConfig) -> Result<Self> {
-        let base = check_base_url(
+        let base_url = parse_base_url(
             config.gateway,
             &config.base_url,
             config.allow_insecure_loopback,
         )?;
-        let base_url = Url::parse(&base).map_err(|e| {
-            Error::configuration(format!(
-                "{} base URL is not a valid URL: {e}",
-                config.gateway
-            ))
-        })?;
+        let base = base_url.as_str().trim_end_matches('/').to_owned();
         let base_path = base_url.path().trim_end_matches('/').to_owned();
         let http = reqwest::Client::builder()
             .user_agent(crate::USER_AGENT)

@@ -99,10 +99,10 @@ def measure(clients: List[str], api: str, reference: str, runs: int) -> Dict[str
             times[client].append(_run(codes[client], env, client))
     return {
         client: {
-            "import_ms": round(_common.median([i for i, _ in runs_]), 3),
-            "first_call_ms": round(_common.median([f for _, f in runs_]), 3),
+            "import_ms": round(_common.median([i for i, _ in measured]), 3),
+            "first_call_ms": round(_common.median([f for _, f in measured]), 3),
         }
-        for client, runs_ in times.items()
+        for client, measured in times.items()
     }
 
 
