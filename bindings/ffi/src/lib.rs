@@ -10,14 +10,6 @@
 
 uniffi::setup_scaffolding!("pesakit");
 
-// The library's own allocations (requests, answers, buffers handed across the boundary)
-// use mimalloc rather than the host's `malloc`: under concurrency the JVM and pesakit's
-// threads spent a tenth of their time in glibc's arenas
-// (docs/adr/0017-the-library-allocates-with-mimalloc.md). The host process's `malloc`
-// is untouched: mimalloc's symbols are not exported (scripts/build checks).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[macro_use]
 mod runtime;
 mod borrowed;
