@@ -29,20 +29,23 @@ def record_pages(monkeypatch: pytest.MonkeyPatch) -> None:
 READS_BEFORE_FUSING = _speedups._READS_BEFORE_FUSING
 
 
+def fresh_stubs(reads_before_fusing: int) -> None:
+    """Puts new record-reader stubs in place that fuse after ``reads_before_fusing`` reads."""
+    _speedups._READS_BEFORE_FUSING = reads_before_fusing
+    _speedups.uninstall()
+    _speedups.install()
+
+
 @pytest.fixture(autouse=True)
 def fused_at_first_read() -> Iterator[None]:
     """Record readers fused at their first read, so that this module's comparisons run the
     fused readers; ``test_records_are_fused_after_the_reads_fusing_must_pay_for`` checks
     the wait they have as shipped."""
-    _speedups._READS_BEFORE_FUSING = 0
-    _speedups.uninstall()
-    _speedups.install()
+    fresh_stubs(0)
     try:
         yield
     finally:
-        _speedups._READS_BEFORE_FUSING = READS_BEFORE_FUSING
-        _speedups.uninstall()
-        _speedups.install()
+        fresh_stubs(READS_BEFORE_FUSING)
 
 
 @contextlib.contextmanager
@@ -241,9 +244,7 @@ def test_records_lift_the_same_and_junk_after_them_is_refused() -> None:
 
 def test_records_are_fused_after_the_reads_fusing_must_pay_for() -> None:
     # Fresh stubs with the shipped wait: a program making a few calls never compiles.
-    _speedups._READS_BEFORE_FUSING = READS_BEFORE_FUSING
-    _speedups.uninstall()
-    _speedups.install()
+    fresh_stubs(READS_BEFORE_FUSING)
     assert READS_BEFORE_FUSING > 0
     request = _native.CashRequest(
         amount=Decimal("100"), number="0788123456", idempotency_key=None,
