@@ -10,6 +10,14 @@
 
 uniffi::setup_scaffolding!("pesakit");
 
+// pesakit's own threads allocate from a private mimalloc, the host's threads from the
+// host's `malloc` (docs/adr/0017-mimalloc-on-pesakit-threads-only.md).
+#[cfg(target_os = "linux")]
+mod alloc;
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: alloc::SplitAllocator = alloc::SplitAllocator;
+
 #[macro_use]
 mod runtime;
 mod borrowed;

@@ -4,9 +4,10 @@
 //! itself: the request, the connection's I/O and the answer are handled on the caller's
 //! own thread, with no hand-over to a worker and back (each of which wakes a sleeping
 //! thread; see `docs/adr/0006-blocking-calls-drive-their-own-io.md`). Blocking calls made
-//! while another one is in progress run on the workers instead, as async calls do, so
-//! concurrent callers keep both runtimes' threads busy and do not take the runtime from
-//! one another.
+//! while another one is in progress run wholly on the workers instead, as async calls
+//! do, the caller only waiting for the end, so concurrent callers keep both runtimes'
+//! threads busy, do not take the runtime from one another, and allocate from the
+//! library's own allocator on Linux (`docs/adr/0017-mimalloc-on-pesakit-threads-only.md`).
 //!
 //! An asyncio event loop can drive that single-threaded runtime too, while it waits for
 //! its own I/O (`pesakit_loop_wait`, used by the Python package): the async calls made on
@@ -35,12 +36,20 @@ use crate::error::PesakitError;
 static RUNTIME: Lazy<tokio::runtime::Runtime> = Lazy::new(|| {
     tokio::runtime::Builder::new_multi_thread()
         .thread_name("pesakit")
+        .on_thread_start(started_thread)
         .enable_all()
         .build()
         .expect("the pesakit runtime starts")
 });
 
 static BLOCKING: Lazy<Blocking> = Lazy::new(Blocking::start);
+
+/// Runs first on every thread the library starts: what such a thread allocates comes
+/// from the library's own allocator where there is one (see `crate::alloc`).
+fn started_thread() {
+    #[cfg(target_os = "linux")]
+    crate::alloc::own_thread();
+}
 
 /// How long the driver thread leaves the single-threaded runtime to the blocking calls
 /// after the last one returned: a program making blocking calls one after another keeps
@@ -103,7 +112,10 @@ impl Blocking {
         };
         std::thread::Builder::new()
             .name("pesakit-io".to_owned())
-            .spawn(|| BLOCKING.drive())
+            .spawn(|| {
+                started_thread();
+                BLOCKING.drive()
+            })
             .expect("the pesakit I/O thread starts");
         blocking
     }
@@ -144,13 +156,14 @@ impl Blocking {
         }
     }
 
-    /// Runs `task` to completion on the calling thread: driving the single-threaded
-    /// runtime when no other blocking call is in progress (asking the driver thread to
-    /// hand it over if it runs it), else with the work on the multi-thread runtime.
+    /// Runs `task` to completion while the calling thread waits: on that thread, driving
+    /// the single-threaded runtime, when no other blocking call is in progress (asking
+    /// the driver thread to hand it over if it runs it), else as a task on the
+    /// multi-thread runtime's workers. A panic of the task unwinds into the caller.
     /// Under concurrency a caller that finishes does not take the runtime back from the
     /// driver thread while others are still on the workers: each such take-over cost a
     /// hand-over and a wake-up of the driver for nothing.
-    fn block_on(&self, task: Pin<Box<dyn Future<Output = ()> + '_>>) {
+    fn block_on(&self, task: Task) {
         let drive = {
             let mut state = self.lock();
             if state.driven_by_caller || state.on_workers > 0 {
@@ -177,7 +190,14 @@ impl Blocking {
         if drive {
             self.runtime.block_on(task);
         } else {
-            RUNTIME.block_on(task);
+            // The whole call runs on a worker (its allocations with them: ADR 0017); the
+            // caller only waits for its end.
+            let handle = RUNTIME.spawn(task);
+            if let Err(e) = RUNTIME.block_on(handle) {
+                if e.is_panic() {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }
         }
     }
 
@@ -299,6 +319,14 @@ pub(crate) async fn run<T: Send + 'static>(future: Call<T>) -> Result<T, Pesakit
 
 fn spawn(task: Task) -> tokio::task::JoinHandle<()> {
     RUNTIME.spawn(task)
+}
+
+/// Runs `f` on one of the multi-thread runtime's workers and returns its result.
+#[cfg(test)]
+pub(crate) fn on_worker<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    RUNTIME
+        .block_on(RUNTIME.spawn(async move { f() }))
+        .expect("the task ran")
 }
 
 /// Async calls of event loops that wait through [`wait_for_loop`], in flight, all loops
@@ -443,16 +471,14 @@ pub(crate) fn block<T: Send + 'static>(future: Call<T>) -> Result<T, PesakitErro
                 .to_owned(),
         ));
     }
-    let mut result = None;
-    block_on(Box::pin(async {
-        result = Some(future.await);
+    let (sender, mut receiver) = tokio::sync::oneshot::channel();
+    BLOCKING.block_on(Box::pin(async move {
+        let _ = sender.send(future.await);
     }));
     // `block_on` returns only once the task has finished (a panic unwinds through it).
-    result.unwrap_or_else(|| Err(not_completed(None)))
-}
-
-fn block_on(task: Pin<Box<dyn Future<Output = ()> + '_>>) {
-    BLOCKING.block_on(task)
+    receiver
+        .try_recv()
+        .unwrap_or_else(|_| Err(not_completed(None)))
 }
 
 /// Defines each operation of a client object once, then exports it twice: `async` (for asyncio, Kotlin

@@ -6,11 +6,14 @@
 //! nothing depends on how long a call takes.
 
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use pesakit_ffi::{AmountText, CashRequest, PaypackClient, PaypackOptions};
+use pesakit_ffi::{
+    AmountText, CashRequest, LogLevel, Logger, PaypackClient, PaypackOptions, PesakitError,
+    TokenSet, TokenStore,
+};
 use pesakit_sandbox::{Sandbox, SandboxConfig};
 
 const HANG: Duration = Duration::from_secs(30);
@@ -181,4 +184,110 @@ fn a_pager_mixes_items_and_batches_each_item_once() {
     assert_eq!(pager.next_blocking().unwrap().unwrap().reference, refs[4]);
     assert!(pager.next_batch_blocking().unwrap().is_empty());
     assert!(pager.next_blocking().unwrap().is_none());
+}
+
+/// A token store whose first `load` waits until the test lets it go, so the blocking
+/// call that made it stays in progress for as long as the test needs.
+struct HeldStore {
+    entered: Mutex<Option<mpsc::Sender<()>>>,
+    release: Mutex<mpsc::Receiver<()>>,
+}
+
+impl TokenStore for HeldStore {
+    fn load(&self, _key: String) -> Result<Option<Arc<TokenSet>>, PesakitError> {
+        if let Some(entered) = self.entered.lock().unwrap().take() {
+            entered.send(()).unwrap();
+            self.release
+                .lock()
+                .unwrap()
+                .recv_timeout(HANG)
+                .expect("the test releases the store");
+        }
+        Ok(None)
+    }
+
+    fn save(&self, _key: String, _tokens: Arc<TokenSet>) -> Result<(), PesakitError> {
+        Ok(())
+    }
+
+    fn clear(&self, _key: String) -> Result<(), PesakitError> {
+        Ok(())
+    }
+}
+
+/// Records the name of the thread each log line was written on.
+#[derive(Default)]
+struct ThreadNames(Mutex<Vec<String>>);
+
+impl Logger for ThreadNames {
+    fn log(&self, _level: LogLevel, _message: String) -> Result<(), PesakitError> {
+        let name = thread::current().name().unwrap_or("unnamed").to_owned();
+        self.0.lock().unwrap().push(name);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_blocking_call_made_while_another_is_in_progress_runs_on_the_workers() {
+    let emulator = emulator();
+    let (entered_tx, entered_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel();
+    let store = Arc::new(HeldStore {
+        entered: Mutex::new(Some(entered_tx)),
+        release: Mutex::new(release_rx),
+    });
+    let options = || PaypackOptions {
+        base_url: format!("{}/paypack/api", emulator.base),
+        allow_insecure_loopback: true,
+        ..PaypackOptions::default()
+    };
+    let held = PaypackClient::new(
+        pesakit_sandbox::DEFAULT_CLIENT_ID.to_owned(),
+        pesakit_sandbox::DEFAULT_CLIENT_SECRET.to_owned(),
+        Some(options()),
+        Some(store),
+        None,
+    )
+    .unwrap();
+    let first = thread::Builder::new()
+        .name("first-caller".to_owned())
+        .spawn(move || {
+            held.cashin_blocking(cash(100))
+                .expect("the first call succeeds")
+        })
+        .unwrap();
+    entered_rx
+        .recv_timeout(HANG)
+        .expect("the first call reached its token store");
+
+    // The first call is in progress (waiting in its store): this one must not take the
+    // single-threaded runtime, and runs wholly on a worker.
+    let names = Arc::new(ThreadNames::default());
+    let other = PaypackClient::new(
+        pesakit_sandbox::DEFAULT_CLIENT_ID.to_owned(),
+        pesakit_sandbox::DEFAULT_CLIENT_SECRET.to_owned(),
+        Some(options()),
+        None,
+        Some(Arc::clone(&names) as Arc<dyn Logger>),
+    )
+    .unwrap();
+    let second = thread::Builder::new()
+        .name("second-caller".to_owned())
+        .spawn(move || {
+            other
+                .cashin_blocking(cash(200))
+                .expect("the second call succeeds")
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(second.amount.to_string(), "200");
+    let names = names.0.lock().unwrap().clone();
+    // At least its token request and its cash-in were logged, all on pesakit's workers.
+    assert!(names.len() >= 2, "log lines: {names:?}");
+    assert!(names.iter().all(|n| n == "pesakit"), "threads: {names:?}");
+
+    release_tx.send(()).unwrap();
+    let first = first.join().unwrap();
+    assert_eq!(first.amount.to_string(), "100");
 }
