@@ -321,8 +321,9 @@ fn spawn(task: Task) -> tokio::task::JoinHandle<()> {
     RUNTIME.spawn(task)
 }
 
-/// Runs `f` on one of the multi-thread runtime's workers and returns its result.
-#[cfg(test)]
+/// Runs `f` on one of the multi-thread runtime's workers and returns its result (for the
+/// allocator's tests).
+#[cfg(all(test, target_os = "linux"))]
 pub(crate) fn on_worker<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     RUNTIME
         .block_on(RUNTIME.spawn(async move { f() }))
