@@ -47,7 +47,9 @@ pub(crate) struct SplitAllocator;
 // SAFETY: each method hands the request to one of two allocators that uphold
 // `GlobalAlloc`'s contract themselves (mimalloc's aligned entry points honour any
 // power-of-two alignment); a block is only ever freed or resized by the allocator that
-// returned it, which `mi_is_in_heap_region` tells apart.
+// returned it, which `mi_is_in_heap_region` tells apart. A block a host thread resizes
+// is copied into a new one of the host's (its layout's alignment is kept; the caller
+// guarantees that the new size rounded up to it does not overflow).
 unsafe impl GlobalAlloc for SplitAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if on_own_thread() {
@@ -74,11 +76,22 @@ unsafe impl GlobalAlloc for SplitAllocator {
     }
 
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if from_mimalloc(block) {
-            mi::mi_realloc_aligned(block.cast(), new_size, layout.align()).cast()
-        } else {
-            System.realloc(block, layout, new_size)
+        if !from_mimalloc(block) {
+            return System.realloc(block, layout, new_size);
         }
+        if on_own_thread() {
+            return mi::mi_realloc_aligned(block.cast(), new_size, layout.align()).cast();
+        }
+        // A host thread resizes a block made on one of pesakit's threads: the new block
+        // comes from the host's allocator, so that no host thread ever gets a mimalloc
+        // heap of its own (which is what cost the memory; see the ADR).
+        let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+        let moved = System.alloc(new_layout);
+        if !moved.is_null() {
+            moved.copy_from_nonoverlapping(block, layout.size().min(new_size));
+            mi::mi_free(block.cast());
+        }
+        moved
     }
 }
 
@@ -134,6 +147,34 @@ mod tests {
         .unwrap();
         assert!(mimalloc);
         assert!(kept);
+    }
+
+    #[test]
+    fn a_host_thread_moves_a_block_it_resizes_to_the_host_allocator() {
+        let layout = Layout::from_size_align(32, 8).expect("a valid layout");
+        let own = std::thread::spawn(move || {
+            own_thread();
+            // SAFETY: filled within its 32 bytes; resized and freed below, once.
+            unsafe {
+                let block = SplitAllocator.alloc(layout);
+                block.write_bytes(7, 32);
+                block as usize
+            }
+        })
+        .join()
+        .unwrap() as *mut u8;
+        assert!(from_mimalloc(own));
+        // SAFETY: `own` is live with `layout`; the grown block is read within the 32
+        // bytes copied and freed once with its new layout.
+        unsafe {
+            let grown = SplitAllocator.realloc(own, layout, 1000);
+            assert!(!grown.is_null());
+            assert!(!from_mimalloc(grown), "a host thread's block is the host's");
+            assert!(std::slice::from_raw_parts(grown, 32)
+                .iter()
+                .all(|b| *b == 7));
+            SplitAllocator.dealloc(grown, Layout::from_size_align(1000, 8).unwrap());
+        }
     }
 
     #[test]
