@@ -159,11 +159,12 @@ impl Blocking {
     /// Runs `task` to completion while the calling thread waits: on that thread, driving
     /// the single-threaded runtime, when no other blocking call is in progress (asking
     /// the driver thread to hand it over if it runs it), else as a task on the
-    /// multi-thread runtime's workers. A panic of the task unwinds into the caller.
+    /// multi-thread runtime's workers. A panic of the task unwinds into the caller; a
+    /// task that ended otherwise without finishing (the runtime shut down) is returned.
     /// Under concurrency a caller that finishes does not take the runtime back from the
     /// driver thread while others are still on the workers: each such take-over cost a
     /// hand-over and a wake-up of the driver for nothing.
-    fn block_on(&self, task: Task) {
+    fn block_on(&self, task: Task) -> Option<tokio::task::JoinError> {
         let drive = {
             let mut state = self.lock();
             if state.driven_by_caller || state.on_workers > 0 {
@@ -189,15 +190,14 @@ impl Blocking {
         };
         if drive {
             self.runtime.block_on(task);
-        } else {
-            // The whole call runs on a worker (its allocations with them: ADR 0017); the
-            // caller only waits for its end.
-            let handle = RUNTIME.spawn(task);
-            if let Err(e) = RUNTIME.block_on(handle) {
-                if e.is_panic() {
-                    std::panic::resume_unwind(e.into_panic());
-                }
-            }
+            return None;
+        }
+        // The whole call runs on a worker (its allocations with them: ADR 0017); the
+        // caller only waits for its end.
+        match RUNTIME.block_on(RUNTIME.spawn(task)) {
+            Ok(()) => None,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Some(e),
         }
     }
 
@@ -473,13 +473,13 @@ pub(crate) fn block<T: Send + 'static>(future: Call<T>) -> Result<T, PesakitErro
         ));
     }
     let (sender, mut receiver) = tokio::sync::oneshot::channel();
-    BLOCKING.block_on(Box::pin(async move {
+    let ended = BLOCKING.block_on(Box::pin(async move {
         let _ = sender.send(future.await);
     }));
-    // `block_on` returns only once the task has finished (a panic unwinds through it).
+    // `block_on` returns only once the task has ended (a panic unwinds through it).
     receiver
         .try_recv()
-        .unwrap_or_else(|_| Err(not_completed(None)))
+        .unwrap_or_else(|_| Err(not_completed(ended)))
 }
 
 /// Defines each operation of a client object once, then exports it twice: `async` (for asyncio, Kotlin
