@@ -1,11 +1,13 @@
 //! What the host language can implement: a `TokenStore` and a `Logger`.
 
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use pesakit::{Secret, Timestamp};
 
 use crate::error::{ErrorKind, PesakitError};
+use crate::host;
 use crate::types::{from_system_time, to_system_time};
 
 /// The tokens a client holds for one account. Opaque on purpose: printing it never
@@ -134,7 +136,9 @@ impl TokenSet {
 /// (or any exception) to report a failure: the call fails with a `TokenStore` error.
 /// Methods are called on whichever thread carries the call (one of pesakit's worker
 /// threads, or the thread that made a blocking call) and must not call a client's
-/// blocking methods: such a call is refused with an `Internal` error.
+/// blocking methods: such a call is refused with an `Internal` error. Once a Python
+/// program has begun to exit, pesakit no longer calls a store: a call that needs one fails
+/// with a `TokenStore` error.
 #[uniffi::export(foreign)]
 pub trait TokenStore: Send + Sync {
     /// The tokens saved under `key`, if any.
@@ -145,30 +149,65 @@ pub trait TokenStore: Send + Sync {
     fn clear(&self, key: String) -> Result<(), PesakitError>;
 }
 
-/// Adapts a foreign store to the core's trait.
-pub(crate) struct ForeignStore(pub(crate) Arc<dyn TokenStore>);
+/// Adapts a foreign store to the core's trait. Every call into the host goes through
+/// [`host::HOST`], so none starts once the host is shutting down (see `host.rs`).
+pub(crate) struct ForeignStore(ManuallyDrop<Arc<dyn TokenStore>>);
+
+impl ForeignStore {
+    pub(crate) fn new(store: Arc<dyn TokenStore>) -> Self {
+        ForeignStore(ManuallyDrop::new(store))
+    }
+
+    fn call<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&dyn TokenStore) -> Result<T, PesakitError>,
+    ) -> pesakit::Result<T> {
+        let Some(_inside) = host::HOST.enter() else {
+            return Err(PesakitError::simple(
+                ErrorKind::TokenStore,
+                format!("the token store's {what} was not called: the program is exiting"),
+            )
+            .into());
+        };
+        f(&**self.0).map_err(pesakit::Error::from)
+    }
+}
 
 impl pesakit::TokenStore for ForeignStore {
     fn load(&self, key: &str) -> pesakit::Result<Option<pesakit::TokenSet>> {
-        self.0
-            .load(key.to_owned())
+        self.call("load", |store| store.load(key.to_owned()))
             .map(|t| t.map(|t| t.inner.clone()))
-            .map_err(pesakit::Error::from)
     }
 
     fn save(&self, key: &str, tokens: &pesakit::TokenSet) -> pesakit::Result<()> {
-        self.0
-            .save(
+        self.call("save", |store| {
+            store.save(
                 key.to_owned(),
                 Arc::new(TokenSet {
                     inner: tokens.clone(),
                 }),
             )
-            .map_err(pesakit::Error::from)
+        })
     }
 
     fn clear(&self, key: &str) -> pesakit::Result<()> {
-        self.0.clear(key.to_owned()).map_err(pesakit::Error::from)
+        self.call("clear", |store| store.clear(key.to_owned()))
+    }
+}
+
+impl Drop for ForeignStore {
+    fn drop(&mut self) {
+        release(&mut self.0);
+    }
+}
+
+/// Drops a handle on a host object, which calls into the host when it is the last one;
+/// once the host is shutting down the handle is leaked instead (the process is ending).
+fn release<T: ?Sized>(handle: &mut ManuallyDrop<Arc<T>>) {
+    if let Some(_inside) = host::HOST.enter() {
+        // SAFETY: called once, from the owner's `drop`; the handle is not used again.
+        unsafe { ManuallyDrop::drop(handle) }
     }
 }
 
@@ -187,15 +226,23 @@ pub enum LogLevel {
 
 /// Receives pesakit's log lines, which never contain a secret. Called on whichever
 /// thread carries the call (a worker, or the thread of a blocking call); keep it quick.
-/// Whatever it raises is ignored.
+/// Whatever it raises is ignored. Once a Python program has begun to exit, lines are
+/// dropped instead of logged.
 #[uniffi::export(foreign)]
 pub trait Logger: Send + Sync {
     /// One log line.
     fn log(&self, level: LogLevel, message: String) -> Result<(), PesakitError>;
 }
 
-/// Adapts a foreign logger to the core's trait.
-pub(crate) struct ForeignLogger(pub(crate) Arc<dyn Logger>);
+/// Adapts a foreign logger to the core's trait. Lines are dropped once the host is
+/// shutting down (see `host.rs`).
+pub(crate) struct ForeignLogger(ManuallyDrop<Arc<dyn Logger>>);
+
+impl ForeignLogger {
+    pub(crate) fn new(logger: Arc<dyn Logger>) -> Self {
+        ForeignLogger(ManuallyDrop::new(logger))
+    }
+}
 
 impl pesakit::Logger for ForeignLogger {
     fn log(&self, level: pesakit::LogLevel, message: &str) {
@@ -205,8 +252,17 @@ impl pesakit::Logger for ForeignLogger {
             pesakit::LogLevel::Info => LogLevel::Info,
             pesakit::LogLevel::Debug => LogLevel::Debug,
         };
+        let Some(_inside) = host::HOST.enter() else {
+            return;
+        };
         // A failing logger must not fail the payment call it is logging.
         let _ = self.0.log(level, message.to_owned());
+    }
+}
+
+impl Drop for ForeignLogger {
+    fn drop(&mut self) {
+        release(&mut self.0);
     }
 }
 

@@ -25,6 +25,7 @@ mod callbacks;
 mod checkout;
 mod columns;
 mod error;
+mod host;
 mod mailbox;
 mod paga;
 mod paypack;

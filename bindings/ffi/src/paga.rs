@@ -280,10 +280,10 @@ impl PagaClient {
             })
             .refresh_skew(ms(o.refresh_skew_ms));
         if let Some(store) = token_store {
-            b = b.token_store(Arc::new(ForeignStore(store)));
+            b = b.token_store(Arc::new(ForeignStore::new(store)));
         }
         if let Some(logger) = logger {
-            b = b.logger(Arc::new(ForeignLogger(logger)));
+            b = b.logger(Arc::new(ForeignLogger::new(logger)));
         }
         Ok(Arc::new(PagaClient { inner: b.build()? }))
     }

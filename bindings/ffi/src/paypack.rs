@@ -109,10 +109,10 @@ fn configure(
         b = b.webhook_mode(mode.into());
     }
     if let Some(store) = token_store {
-        b = b.token_store(Arc::new(ForeignStore(store)));
+        b = b.token_store(Arc::new(ForeignStore::new(store)));
     }
     if let Some(logger) = logger {
-        b = b.logger(Arc::new(ForeignLogger(logger)));
+        b = b.logger(Arc::new(ForeignLogger::new(logger)));
     }
     // Building the HTTP client needs no runtime; it is reused by every call.
     Ok(Arc::new(PaypackClient { inner: b.build()? }))
