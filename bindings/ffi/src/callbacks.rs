@@ -134,9 +134,11 @@ impl TokenSet {
 /// Where a client keeps its tokens. Implement it in your language over the Keychain,
 /// the Android Keystore or a database. `key` names the account. Raise a `PesakitError`
 /// (or any exception) to report a failure: the call fails with a `TokenStore` error.
-/// Methods are called on whichever thread carries the call (one of pesakit's worker
-/// threads, or the thread that made a blocking call) and must not call a client's
-/// blocking methods: such a call is refused with an `Internal` error. Once a Python
+/// Methods are called on whichever thread carries the call (one of pesakit's own
+/// threads, or a thread that is making a blocking call, the caller's or another's) and
+/// must not call a client's blocking methods: such a call is refused with an `Internal`
+/// error. Nor should they wait for another pesakit call, which may need the thread
+/// they hold. Once a Python
 /// program has begun to exit, pesakit no longer calls a store: a call that needs one fails
 /// with a `TokenStore` error.
 #[uniffi::export(foreign)]
@@ -225,7 +227,8 @@ pub enum LogLevel {
 }
 
 /// Receives pesakit's log lines, which never contain a secret. Called on whichever
-/// thread carries the call (a worker, or the thread of a blocking call); keep it quick.
+/// thread carries the call (one of pesakit's own threads, or a thread that is making a
+/// blocking call); keep it quick.
 /// Whatever it raises is ignored. Once a Python program has begun to exit, lines are
 /// dropped instead of logged.
 #[uniffi::export(foreign)]

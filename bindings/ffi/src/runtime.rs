@@ -1,13 +1,20 @@
-//! Where calls run. Async calls run on one process-wide multi-thread tokio runtime, so
-//! a foreign executor never drives I/O. A blocking call made while no other one is in
-//! progress runs on a second, single-threaded runtime that the calling thread drives
-//! itself: the request, the connection's I/O and the answer are handled on the caller's
-//! own thread, with no hand-over to a worker and back (each of which wakes a sleeping
-//! thread; see `docs/adr/0006-blocking-calls-drive-their-own-io.md`). Blocking calls made
-//! while another one is in progress run wholly on the workers instead, as async calls
-//! do, the caller only waiting for the end, so concurrent callers keep both runtimes'
-//! threads busy, do not take the runtime from one another, and allocate from the
-//! library's own allocator on Linux (`docs/adr/0017-mimalloc-on-pesakit-threads-only.md`).
+//! Where calls run. Async calls made while other async calls are in flight run on one
+//! process-wide multi-thread tokio runtime, so a foreign executor never drives I/O. A
+//! blocking call made while no other one is in progress runs on a second,
+//! single-threaded runtime that the calling thread drives itself: the request, the
+//! connection's I/O and the answer are handled on the caller's own thread, with no
+//! hand-over to a worker and back (each of which wakes a sleeping thread; see
+//! `docs/adr/0006-blocking-calls-drive-their-own-io.md`). Blocking calls made while
+//! another one is in progress run wholly on the workers instead, as async calls do, the
+//! caller only waiting for the end, so concurrent callers keep both runtimes' threads
+//! busy, do not take the runtime from one another, and allocate from the library's own
+//! allocator on Linux (`docs/adr/0017-mimalloc-on-pesakit-threads-only.md`).
+//!
+//! An async call made while no other is in flight (a program awaiting one call after
+//! another) runs on the single-threaded runtime as well, driven by the `pesakit-io`
+//! thread or a blocking caller: one thread sends it and reads its answer, where the
+//! multi-thread runtime woke its two workers several times per call
+//! (`docs/adr/0019-a-lone-async-call-runs-on-the-io-thread.md`).
 //!
 //! An asyncio event loop can drive that single-threaded runtime too, while it waits for
 //! its own I/O (`pesakit_loop_wait`, used by the Python package): the async calls made on
@@ -251,13 +258,16 @@ impl Drop for Leave<'_> {
         if self.drove {
             state.driven_by_caller = false;
             state.last_return = Instant::now();
-            // A blocking call leaves while event loops have calls on the runtime: the
-            // driver takes over at once (a loop that waits takes the runtime back).
-            if !self.by_loop && LOOP_CALLS.load(Ordering::Acquire) > 0 {
+            // A blocking call leaves while event loops have calls on the runtime, or
+            // anyone leaves while lone async calls are on it: the driver takes over at
+            // once (a loop that waits takes the runtime back for its own calls).
+            if (!self.by_loop && LOOP_CALLS.load(Ordering::Acquire) > 0)
+                || LONE_CALLS.load(Ordering::Acquire) > 0
+            {
                 state.wanted = true;
             }
             // Woken from its untimed sleep, or at once when calls on the workers or
-            // an event loop's calls may use the runtime. A driver already counting
+            // async calls on the runtime may need it. A driver already counting
             // down its grace period finds the new time by itself, so a program making
             // one blocking call after another does not wake it every time.
             if state.driver_waits_for_caller || state.on_workers > 0 || state.wanted {
@@ -287,22 +297,35 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Runs `future` on the runtime and awaits it from any executor (asyncio, Kotlin
+/// Runs `future` on a runtime and awaits it from any executor (asyncio, Kotlin
 /// coroutines, Swift concurrency). Cancelling the foreign call cancels the work. A call
 /// made on the thread of an event loop that waits through [`wait_for_loop`] runs on
-/// the single-threaded runtime, which that thread drives while its loop waits.
+/// the single-threaded runtime, which that thread drives while its loop waits; so does
+/// a call made while no other async call is in flight (ADR 0019); the others run on the
+/// workers.
 pub(crate) async fn run<T: Send + 'static>(future: Call<T>) -> Result<T, PesakitError> {
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let loop_call = LoopCalls::join();
     let on_loop = loop_call.is_some();
+    // Any other call's (an event loop's calls are counted by `loop_call`).
+    let counted = (!on_loop).then(AsyncCall::join);
+    let lone = counted.as_ref().is_some_and(|call| call.0);
     let task: Task = Box::pin(async move {
         // Counted while the task exists, if it is an event loop's call.
         let _loop_call = loop_call;
+        let result = future.await;
+        // Counted out before the caller hears of the result, so a caller making one
+        // call after another finds its next call lone.
+        drop(counted);
         // The receiver is gone only when the caller cancelled, and then nobody wants it.
-        let _ = sender.send(future.await);
+        let _ = sender.send(result);
     });
     let mut handle = if on_loop {
         BLOCKING.runtime.spawn(task)
+    } else if lone {
+        let blocking = &*BLOCKING;
+        blocking.want_driven();
+        blocking.runtime.spawn(task)
     } else {
         if let Some(blocking) = Lazy::get(&BLOCKING) {
             blocking.want_driven();
@@ -314,6 +337,37 @@ pub(crate) async fn run<T: Send + 'static>(future: Call<T>) -> Result<T, Pesakit
         Ok(result) => result,
         // The task ended without a result: it panicked or the runtime shut down.
         Err(_) => Err(not_completed((&mut handle).await.err())),
+    }
+}
+
+/// Async calls in flight that are not an event loop's.
+static ASYNC_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// Lone async calls (see [`AsyncCall`]) in flight, on the single-threaded runtime.
+static LONE_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// An async call that is not an event loop's, counted in [`ASYNC_CALLS`] until dropped.
+/// A lone one (no other in flight when it started) runs on the single-threaded runtime
+/// and is also counted in [`LONE_CALLS`], so whoever drove that runtime hands it to the
+/// driver thread at once when it leaves.
+struct AsyncCall(bool);
+
+impl AsyncCall {
+    fn join() -> AsyncCall {
+        let lone = ASYNC_CALLS.fetch_add(1, Ordering::AcqRel) == 0;
+        if lone {
+            LONE_CALLS.fetch_add(1, Ordering::AcqRel);
+        }
+        AsyncCall(lone)
+    }
+}
+
+impl Drop for AsyncCall {
+    fn drop(&mut self) {
+        ASYNC_CALLS.fetch_sub(1, Ordering::AcqRel);
+        if self.0 {
+            LONE_CALLS.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 

@@ -1,95 +1,21 @@
 //! The two runtimes behind the FFI methods (`src/runtime.rs`): blocking calls drive
-//! their own I/O on the calling thread, async calls run on the worker runtime, and a
-//! client's one connection pool serves both. Every test talks to the emulator over HTTP.
+//! their own I/O on the calling thread, async calls made while others are in flight run
+//! on the worker runtime, and a client's one connection pool serves both. Every test
+//! talks to the emulator over HTTP. (A lone async call is tested in `lone_async.rs`, a
+//! process of its own: the tests here run side by side, so no call of theirs is alone.)
 //!
-//! The receive timeouts below only turn a hang (a runtime nobody drives) into a failure;
+//! The receive timeouts only turn a hang (a runtime nobody drives) into a failure;
 //! nothing depends on how long a call takes.
+
+mod common;
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use pesakit_ffi::{
-    AmountText, CashRequest, LogLevel, Logger, PaypackClient, PaypackOptions, PesakitError,
-    TokenSet, TokenStore,
-};
-use pesakit_sandbox::{Sandbox, SandboxConfig};
-
-const HANG: Duration = Duration::from_secs(30);
-
-/// The emulator on a runtime of its own, as a separate process would be.
-struct Emulator {
-    base: String,
-    _runtime: tokio::runtime::Runtime,
-    _sandbox: Sandbox,
-}
-
-fn emulator() -> Emulator {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sandbox = runtime
-        .block_on(Sandbox::start(SandboxConfig {
-            settle_after: None,
-            ..SandboxConfig::default()
-        }))
-        .expect("the emulator starts");
-    Emulator {
-        base: sandbox.base_url(),
-        _runtime: runtime,
-        _sandbox: sandbox,
-    }
-}
-
-fn client(emulator: &Emulator) -> Arc<PaypackClient> {
-    let options = PaypackOptions {
-        base_url: format!("{}/paypack/api", emulator.base),
-        allow_insecure_loopback: true,
-        ..PaypackOptions::default()
-    };
-    PaypackClient::new(
-        pesakit_sandbox::DEFAULT_CLIENT_ID.to_owned(),
-        pesakit_sandbox::DEFAULT_CLIENT_SECRET.to_owned(),
-        Some(options),
-        None,
-        None,
-    )
-    .unwrap()
-}
-
-fn cash(amount: u32) -> CashRequest {
-    CashRequest {
-        amount: AmountText(amount.to_string()),
-        number: "0788123456".to_owned(),
-        idempotency_key: None,
-        webhook_mode: None,
-        validate: true,
-    }
-}
-
-/// Runs `f` on a new thread and returns its result, failing if it never comes.
-fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(HANG).expect("the call finished")
-}
-
-/// An async call awaited by an executor that is not pesakit's (as asyncio or Kotlin
-/// coroutines would be).
-fn awaited<T: Send + 'static>(f: impl std::future::Future<Output = T> + Send + 'static) -> T {
-    on_thread(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(f)
-    })
-}
+use common::{awaited, cash, client, emulator, on_thread, HeldStore, ThreadNames, HANG};
+use pesakit_ffi::{Logger, PaypackClient, PaypackOptions};
 
 #[test]
 fn an_async_call_reuses_a_connection_a_blocking_call_opened() {
@@ -184,47 +110,6 @@ fn a_pager_mixes_items_and_batches_each_item_once() {
     assert_eq!(pager.next_blocking().unwrap().unwrap().reference, refs[4]);
     assert!(pager.next_batch_blocking().unwrap().is_empty());
     assert!(pager.next_blocking().unwrap().is_none());
-}
-
-/// A token store whose first `load` waits until the test lets it go, so the blocking
-/// call that made it stays in progress for as long as the test needs.
-struct HeldStore {
-    entered: Mutex<Option<mpsc::Sender<()>>>,
-    release: Mutex<mpsc::Receiver<()>>,
-}
-
-impl TokenStore for HeldStore {
-    fn load(&self, _key: String) -> Result<Option<Arc<TokenSet>>, PesakitError> {
-        if let Some(entered) = self.entered.lock().unwrap().take() {
-            entered.send(()).unwrap();
-            self.release
-                .lock()
-                .unwrap()
-                .recv_timeout(HANG)
-                .expect("the test releases the store");
-        }
-        Ok(None)
-    }
-
-    fn save(&self, _key: String, _tokens: Arc<TokenSet>) -> Result<(), PesakitError> {
-        Ok(())
-    }
-
-    fn clear(&self, _key: String) -> Result<(), PesakitError> {
-        Ok(())
-    }
-}
-
-/// Records the name of the thread each log line was written on.
-#[derive(Default)]
-struct ThreadNames(Mutex<Vec<String>>);
-
-impl Logger for ThreadNames {
-    fn log(&self, _level: LogLevel, _message: String) -> Result<(), PesakitError> {
-        let name = thread::current().name().unwrap_or("unnamed").to_owned();
-        self.0.lock().unwrap().push(name);
-        Ok(())
-    }
 }
 
 #[test]
