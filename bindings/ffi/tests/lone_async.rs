@@ -7,29 +7,21 @@
 mod common;
 
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 
-use common::{awaited, cash, emulator, HeldStore, ThreadNames, HANG};
-use pesakit_ffi::{Logger, PaypackClient, PaypackOptions};
+use common::{awaited, cash, client_with, emulator, HeldStore, ThreadNames, HANG};
+use pesakit_ffi::{Logger, TokenStore};
 
 #[test]
 fn a_lone_async_call_runs_on_the_io_thread_and_one_made_meanwhile_on_the_workers() {
     let emulator = emulator();
-    let options = || PaypackOptions {
-        base_url: format!("{}/paypack/api", emulator.base),
-        allow_insecure_loopback: true,
-        ..PaypackOptions::default()
-    };
     let new_client = |store: Option<Arc<HeldStore>>, logger: &Arc<ThreadNames>| {
-        PaypackClient::new(
-            pesakit_sandbox::DEFAULT_CLIENT_ID.to_owned(),
-            pesakit_sandbox::DEFAULT_CLIENT_SECRET.to_owned(),
-            Some(options()),
-            store.map(|s| s as Arc<dyn pesakit_ffi::TokenStore>),
+        client_with(
+            &emulator,
+            store.map(|s| s as Arc<dyn TokenStore>),
             Some(Arc::clone(logger) as Arc<dyn Logger>),
         )
-        .unwrap()
     };
 
     // Calls one after another: each is alone when it starts.
@@ -60,12 +52,7 @@ fn a_lone_async_call_runs_on_the_io_thread_and_one_made_meanwhile_on_the_workers
 
     // A lone call held in its token store (on the I/O thread), and a second call made
     // meanwhile: the second runs on the workers and finishes while the first waits.
-    let (entered_tx, entered_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel();
-    let store = Arc::new(HeldStore {
-        entered: Mutex::new(Some(entered_tx)),
-        release: Mutex::new(release_rx),
-    });
+    let (store, entered_rx, release_tx) = HeldStore::new();
     let first_names = Arc::new(ThreadNames::default());
     let held = new_client(Some(store), &first_names);
     let (first_tx, first_rx) = mpsc::channel();

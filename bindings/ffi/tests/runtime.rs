@@ -9,13 +9,14 @@
 
 mod common;
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use common::{awaited, cash, client, emulator, on_thread, HeldStore, ThreadNames, HANG};
-use pesakit_ffi::{Logger, PaypackClient, PaypackOptions};
+use common::{
+    awaited, cash, client, client_with, emulator, on_thread, HeldStore, ThreadNames, HANG,
+};
+use pesakit_ffi::Logger;
 
 #[test]
 fn an_async_call_reuses_a_connection_a_blocking_call_opened() {
@@ -115,25 +116,8 @@ fn a_pager_mixes_items_and_batches_each_item_once() {
 #[test]
 fn a_blocking_call_made_while_another_is_in_progress_runs_on_the_workers() {
     let emulator = emulator();
-    let (entered_tx, entered_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel();
-    let store = Arc::new(HeldStore {
-        entered: Mutex::new(Some(entered_tx)),
-        release: Mutex::new(release_rx),
-    });
-    let options = || PaypackOptions {
-        base_url: format!("{}/paypack/api", emulator.base),
-        allow_insecure_loopback: true,
-        ..PaypackOptions::default()
-    };
-    let held = PaypackClient::new(
-        pesakit_sandbox::DEFAULT_CLIENT_ID.to_owned(),
-        pesakit_sandbox::DEFAULT_CLIENT_SECRET.to_owned(),
-        Some(options()),
-        Some(store),
-        None,
-    )
-    .unwrap();
+    let (store, entered_rx, release_tx) = HeldStore::new();
+    let held = client_with(&emulator, Some(store), None);
     let first = thread::Builder::new()
         .name("first-caller".to_owned())
         .spawn(move || {
@@ -148,14 +132,7 @@ fn a_blocking_call_made_while_another_is_in_progress_runs_on_the_workers() {
     // The first call is in progress (waiting in its store): this one must not take the
     // single-threaded runtime, and runs wholly on a worker.
     let names = Arc::new(ThreadNames::default());
-    let other = PaypackClient::new(
-        pesakit_sandbox::DEFAULT_CLIENT_ID.to_owned(),
-        pesakit_sandbox::DEFAULT_CLIENT_SECRET.to_owned(),
-        Some(options()),
-        None,
-        Some(Arc::clone(&names) as Arc<dyn Logger>),
-    )
-    .unwrap();
+    let other = client_with(&emulator, None, Some(Arc::clone(&names) as Arc<dyn Logger>));
     let second = thread::Builder::new()
         .name("second-caller".to_owned())
         .spawn(move || {

@@ -145,6 +145,19 @@ class Sandbox:
         if self._process.stdout is not None:
             self._process.stdout.close()
 
+    def paypack_environment(self, **extra: str) -> Dict[str, str]:
+        """This process's environment plus what ``PaypackClient.from_env()`` reads to
+        reach this emulator with its default account, and ``extra``: for a program run
+        in a fresh interpreter."""
+        return dict(
+            os.environ,
+            PAYPACK_CLIENT_ID=DEFAULT_CLIENT_ID,
+            PAYPACK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
+            PAYPACK_BASE_URL=self.paypack_url,
+            PAYPACK_ALLOW_INSECURE_LOOPBACK="1",
+            **extra,
+        )
+
     # -- raw HTTP -----------------------------------------------------------------
 
     def http(

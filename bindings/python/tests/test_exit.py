@@ -10,18 +10,17 @@ to Python at exit (``pesakit_host_closing``) and waits for the calls already ins
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict, List
 
 import pytest
 
-import pesakit
 from pesakit import _native, _shutdown
 
 from conftest import make_client
-from sandbox_helper import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from sandbox_helper import Sandbox
 
 SCRIPT = """
 import asyncio
@@ -91,6 +90,20 @@ print("exiting")
 """
 
 
+def exits_cleanly(script: Path, env: Dict[str, str], runs: int, prints: str) -> List[str]:
+    """Runs ``script`` ``runs`` times in fresh interpreters; asserts that each exits with
+    status 0 having printed ``prints``, and returns their standard errors."""
+    errors = []
+    for attempt in range(runs):
+        done = subprocess.run(
+            [sys.executable, str(script)], cwd=script.parent, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, f"run {attempt}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+        assert done.stdout.strip() == prints
+        errors.append(done.stderr)
+    return errors
+
+
 def test_the_continuation_callback_goes_through_the_library() -> None:
     assert _native._uniffi_continuation_callback is _shutdown._gated_continuation
 
@@ -108,40 +121,12 @@ def test_exiting_while_daemons_are_in_calls_never_aborts(
     with make_client(sandbox) as setup:
         ref = setup.cashin("100", "0788123456").reference
     sandbox.settle(ref)
-    env = dict(os.environ)
-    env.update(
-        PAYPACK_CLIENT_ID=DEFAULT_CLIENT_ID,
-        PAYPACK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
-        PAYPACK_BASE_URL=sandbox.paypack_url,
-        PAYPACK_ALLOW_INSECURE_LOOPBACK="1",
-        REF=ref,
-        MODE=mode,
-        WORKERS=str(workers),
-        PESAKIT_PYTHON_SPEEDUPS=speedups,
-    )
-    for attempt in range(10):
-        done = subprocess.run(
-            [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
-        )
-        assert done.returncode == 0, f"run {attempt}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-        assert done.stdout.strip() == "exiting"
-        assert "FATAL" not in done.stderr, done.stderr
+    env = sandbox.paypack_environment(REF=ref, MODE=mode, WORKERS=str(workers), PESAKIT_PYTHON_SPEEDUPS=speedups)
+    for stderr in exits_cleanly(script, env, runs=10, prints="exiting"):
+        assert "FATAL" not in stderr, stderr
 
 
 def test_exiting_right_after_async_calls_never_aborts(sandbox: Sandbox, tmp_path: Path) -> None:
     script = tmp_path / "exit.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ)
-    env.update(
-        PAYPACK_CLIENT_ID=DEFAULT_CLIENT_ID,
-        PAYPACK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
-        PAYPACK_BASE_URL=sandbox.paypack_url,
-        PAYPACK_ALLOW_INSECURE_LOOPBACK="1",
-    )
-    for attempt in range(20):
-        done = subprocess.run(
-            [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
-        )
-        assert done.returncode == 0, f"run {attempt}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-        assert done.stdout.strip() == "3"
-    assert pesakit.pesakit_version()
+    exits_cleanly(script, sandbox.paypack_environment(), runs=20, prints="3")

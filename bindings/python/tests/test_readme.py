@@ -9,7 +9,6 @@ the README's block reads itself).
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -22,7 +21,6 @@ from sandbox_helper import (
     CHECKOUT_CLIENT_ID,
     CHECKOUT_TOKEN,
     CHECKOUT_WEBHOOK_SECRET,
-    DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     PAGA_CLIENT_ID,
     PAGA_CLIENT_SECRET,
@@ -79,12 +77,7 @@ def settling_sandbox() -> Iterator[Sandbox]:
 def test_readme_block(name: str, code: str, settling_sandbox: Sandbox, tmp_path: Path) -> None:
     script = tmp_path / "snippet.py"
     script.write_text(code)
-    env = dict(os.environ)
-    env.update(
-        PAYPACK_CLIENT_ID=DEFAULT_CLIENT_ID,
-        PAYPACK_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
-        PAYPACK_BASE_URL=settling_sandbox.paypack_url,
-        PAYPACK_ALLOW_INSECURE_LOOPBACK="1",
+    env = settling_sandbox.paypack_environment(
         PAYMENT_BASE_URL=settling_sandbox.checkout_url,
         PAYMENT_CLIENT_ID=CHECKOUT_CLIENT_ID,
         PAYMENT_CLIENT_TOKEN=CHECKOUT_TOKEN,

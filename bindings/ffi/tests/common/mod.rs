@@ -44,6 +44,15 @@ pub fn emulator() -> Emulator {
 }
 
 pub fn client(emulator: &Emulator) -> Arc<PaypackClient> {
+    client_with(emulator, None, None)
+}
+
+/// A client of the emulator with the given token store and logger.
+pub fn client_with(
+    emulator: &Emulator,
+    store: Option<Arc<dyn TokenStore>>,
+    logger: Option<Arc<dyn Logger>>,
+) -> Arc<PaypackClient> {
     let options = PaypackOptions {
         base_url: format!("{}/paypack/api", emulator.base),
         allow_insecure_loopback: true,
@@ -53,8 +62,8 @@ pub fn client(emulator: &Emulator) -> Arc<PaypackClient> {
         pesakit_sandbox::DEFAULT_CLIENT_ID.to_owned(),
         pesakit_sandbox::DEFAULT_CLIENT_SECRET.to_owned(),
         Some(options),
-        None,
-        None,
+        store,
+        logger,
     )
     .unwrap()
 }
@@ -93,8 +102,22 @@ pub fn awaited<T: Send + 'static>(f: impl std::future::Future<Output = T> + Send
 /// A token store whose first `load` waits until the test lets it go, so the blocking
 /// call that made it stays in progress for as long as the test needs.
 pub struct HeldStore {
-    pub entered: Mutex<Option<mpsc::Sender<()>>>,
-    pub release: Mutex<mpsc::Receiver<()>>,
+    entered: Mutex<Option<mpsc::Sender<()>>>,
+    release: Mutex<mpsc::Receiver<()>>,
+}
+
+impl HeldStore {
+    /// The store; a receiver that hears when its first `load` is waiting; and the sender
+    /// that lets it go.
+    pub fn new() -> (Arc<HeldStore>, mpsc::Receiver<()>, mpsc::Sender<()>) {
+        let (entered_tx, entered_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel();
+        let store = Arc::new(HeldStore {
+            entered: Mutex::new(Some(entered_tx)),
+            release: Mutex::new(release_rx),
+        });
+        (store, entered_rx, release_tx)
+    }
 }
 
 impl TokenStore for HeldStore {
